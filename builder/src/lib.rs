@@ -1,0 +1,1 @@
+//! The eflow-image pipeline.
