@@ -1,1 +1,3 @@
-//! The eflow-image pipeline.
+//! The eflow-image pipeline: plan, fetch, assemble, configure, boot, format, disk, package.
+
+pub mod configure;

@@ -1,0 +1,1 @@
+//! The configure stage: what Debian maintainer scripts would do, declared instead of executed.
