@@ -1,0 +1,3 @@
+//! The package stage: the files a build delivers (rootfs tar, raw disk, VHDX) and its manifest.
+
+pub mod tar;
