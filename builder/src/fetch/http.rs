@@ -40,6 +40,11 @@ impl Fetcher {
         }
     }
 
+    /// Whether the network is off limits.
+    pub fn is_offline(&self) -> bool {
+        self.offline
+    }
+
     /// The cache.
     pub fn cache(&self) -> &Cache {
         &self.cache

@@ -1,0 +1,202 @@
+//! `lock`: resolves the image's package requests against its sources and writes the lockfile.
+
+use std::path::{Path, PathBuf};
+
+use crate::fetch::{Cache, Fetcher};
+use crate::plan::lockfile::{inputs_digest, LockError, LockedPackage, LOCK_VERSION};
+use crate::plan::{DefinitionError, Image, Lockfile, RecipeSet};
+use crate::sources::{self, AptFetch, Mirrors, SourcesError};
+
+/// What `lock` is asked to do.
+#[derive(Debug, Clone)]
+pub struct LockOptions {
+    pub image: PathBuf,
+    /// Re-resolve even when the lockfile is up to date.
+    pub update: bool,
+    pub cache_dir: PathBuf,
+    pub mirror: Option<String>,
+    pub offline: bool,
+    pub progress: bool,
+}
+
+/// What `lock` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LockResult {
+    pub lockfile: PathBuf,
+    /// False when an up-to-date lockfile was kept as it was.
+    pub written: bool,
+    pub packages: usize,
+    /// Packages added, removed or changed in version, as `name old -> new`.
+    pub changes: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Why locking failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LockCmdError {
+    #[error(transparent)]
+    Definition(#[from] DefinitionError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Sources(#[from] SourcesError),
+    #[error("package source {source_name:?}: {error}")]
+    Index {
+        source_name: String,
+        error: eflow_apt::SourceError,
+    },
+    #[error("{0}")]
+    Resolve(eflow_apt::ResolveError),
+    #[error("recipe {recipe}: package source {source_name:?} is not defined in the image")]
+    UnknownSource { recipe: String, source_name: String },
+}
+
+/// Resolves and writes the lockfile.
+pub fn lock(opts: &LockOptions, log: &dyn Fn(&str)) -> Result<LockResult, LockCmdError> {
+    let image = Image::load(&opts.image)?;
+    let recipes = RecipeSet::load(
+        &image.recipe_dir(),
+        &image.def.image.recipes,
+        (&image.path, &image.text),
+    )?;
+    let path = image.lock_path();
+    let old = match Lockfile::load_for(&image, &recipes) {
+        Ok(l) if !opts.update => {
+            return Ok(LockResult {
+                lockfile: path,
+                written: false,
+                packages: l.packages.len(),
+                changes: Vec::new(),
+                warnings: Vec::new(),
+            })
+        }
+        Ok(l) => Some(l),
+        Err(LockError::Missing { .. }) => None,
+        Err(LockError::Stale { .. }) => std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| Lockfile::parse(&path, &t).ok()),
+        Err(e) => return Err(e.into()),
+    };
+
+    let fetcher = Fetcher::new(Cache::new(&opts.cache_dir), opts.offline, None, opts.progress);
+    let mirrors = Mirrors::for_image(&image, opts.mirror.as_deref())?;
+    let mut packages = Vec::new();
+    let mut warnings = Vec::new();
+    let mut newest = 0i64;
+    for (source_name, src) in &image.def.source {
+        let requests: Vec<eflow_apt::Request> = recipes
+            .recipes
+            .iter()
+            .filter(|r| r.def.recipe.source.as_deref().unwrap_or("debian") == source_name)
+            .flat_map(|r| {
+                r.def.recipe.packages.iter().map(|p| eflow_apt::Request {
+                    package: p.clone(),
+                    recipe: r.name().to_string(),
+                })
+            })
+            .collect();
+        if requests.is_empty() {
+            continue;
+        }
+        let cfg = eflow_apt::SourceConfig {
+            suites: src.suites.clone(),
+            components: src.components.clone(),
+            arch: src.architecture.clone(),
+            keyring: sources::keyring(&image, source_name),
+            mirrors: mirrors.suites(source_name)?.clone(),
+        };
+        log(&format!(
+            "lock: reading the {source_name} archive ({})",
+            src.suites.join(", ")
+        ));
+        let loaded = eflow_apt::load_index(&AptFetch(&fetcher), &cfg, Some(now()))
+            .map_err(|error| LockCmdError::Index {
+                source_name: source_name.clone(),
+                error,
+            })?;
+        warnings.extend(loaded.warnings.iter().cloned());
+        for s in &loaded.suites {
+            if let Some(t) = eflow_apt::release::parse_date(&s.release.date) {
+                newest = newest.max(t);
+            }
+        }
+        let resolved = eflow_apt::resolve(&loaded.index, &requests).map_err(LockCmdError::Resolve)?;
+        packages.extend(resolved.into_iter().map(|r| LockedPackage {
+            name: r.name,
+            version: r.version,
+            architecture: r.architecture,
+            source: source_name.clone(),
+            suite: r.suite,
+            path: r.filename,
+            size: r.size,
+            sha256: r.sha256,
+            recipe: r.recipe,
+        }));
+    }
+    for r in &recipes.recipes {
+        let s = r.def.recipe.source.as_deref().unwrap_or("debian");
+        if !r.def.recipe.packages.is_empty() && !image.def.source.contains_key(s) {
+            return Err(LockCmdError::UnknownSource {
+                recipe: r.name().to_string(),
+                source_name: s.to_string(),
+            });
+        }
+    }
+    let lock = Lockfile {
+        version: LOCK_VERSION,
+        image: image.def.image.name.clone(),
+        inputs: inputs_digest(&image, &recipes),
+        source_date_epoch: newest,
+        packages,
+    };
+    let changes = old.map(|o| diff(&o, &lock)).unwrap_or_default();
+    lock.write(&path)?;
+    Ok(LockResult {
+        lockfile: path,
+        written: true,
+        packages: lock.packages.len(),
+        changes,
+        warnings,
+    })
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Human-readable differences between two lockfiles.
+fn diff(old: &Lockfile, new: &Lockfile) -> Vec<String> {
+    use std::collections::BTreeMap;
+    let o: BTreeMap<&str, &str> = old
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str()))
+        .collect();
+    let n: BTreeMap<&str, &str> = new
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for (name, v) in &n {
+        match o.get(name) {
+            None => out.push(format!("+ {name} {v}")),
+            Some(ov) if ov != v => out.push(format!("~ {name} {ov} -> {v}")),
+            _ => {}
+        }
+    }
+    for (name, v) in &o {
+        if !n.contains_key(name) {
+            out.push(format!("- {name} {v}"));
+        }
+    }
+    out
+}
+
+/// True if `path` is an image's lockfile that exists (for messages).
+pub fn exists(image: &Path) -> bool {
+    image.with_extension("lock").is_file()
+}

@@ -1,0 +1,55 @@
+//! `eflow-image build IMAGE [--format F,...] [--out DIR]`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use eflow_builder::build::{build, BuildOptions};
+
+use crate::output::Output;
+use crate::SourceArgs;
+
+#[derive(Args)]
+pub struct BuildArgs {
+    /// The image definition (for example recipes/images/minimal.toml); its lockfile must exist.
+    image: PathBuf,
+    /// Outputs to write, comma separated: tar, raw, vhdx, vhdx-fixed, vhd
+    /// (default: the image definition's [[output]] list).
+    #[arg(long, value_delimiter = ',', value_name = "FORMATS")]
+    format: Vec<String>,
+    /// Directory the outputs are written to.
+    #[arg(long, default_value = "out", value_name = "DIR")]
+    out: PathBuf,
+    /// Take .deb files from this directory (by their archive file name) before the cache
+    /// and the network: for air-gapped pipelines. They are verified like downloads.
+    #[arg(long, value_name = "DIR")]
+    packages: Option<PathBuf>,
+    #[command(flatten)]
+    source: SourceArgs,
+}
+
+pub fn run(a: BuildArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    let opts = BuildOptions {
+        image: a.image,
+        out_dir: a.out,
+        formats: a.format,
+        cache_dir: super::cache_dir(&a.source),
+        offline: a.source.offline,
+        packages_dir: a.packages,
+        mirror: a.source.mirror,
+        progress: out.bars(),
+    };
+    let r = build(&opts, &|m| out.step(m))?;
+    let mut human = String::new();
+    for o in &r.outputs {
+        human.push_str(&format!(
+            "{}  {}  ({} bytes)\n",
+            o.sha256,
+            o.path.display(),
+            o.size
+        ));
+    }
+    human.push_str(&format!("manifest: {}", r.manifest.display()));
+    out.result(&human, serde_json::to_value(&r)?);
+    Ok(ExitCode::SUCCESS)
+}

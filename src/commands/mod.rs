@@ -1,0 +1,15 @@
+//! One module per subcommand: turn arguments into library calls and results into output.
+
+pub mod build;
+pub mod lock;
+
+use std::path::PathBuf;
+
+use crate::SourceArgs;
+
+/// The cache directory from --cache or the default.
+pub fn cache_dir(src: &SourceArgs) -> PathBuf {
+    src.cache
+        .clone()
+        .unwrap_or_else(eflow_builder::fetch::Cache::default_dir)
+}
