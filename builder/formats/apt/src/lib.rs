@@ -1,1 +1,7 @@
-//! (to be written)
+//! Debian archive access for eflow-image: the deb822 syntax, version ordering, relation
+//! fields, signed archive indexes, mirror configuration, and the package resolver that turns
+//! recipe package lists into a pinned closure.
+
+pub mod deb822;
+pub mod relation;
+pub mod version;
