@@ -28,8 +28,9 @@ pub struct Deb822Error {
 pub struct Field<'a> {
     /// The field name as written.
     pub name: &'a str,
-    /// The value: the text after the colon, trimmed at both ends; for multi-line fields it keeps
-    /// the newlines and the continuation lines' leading whitespace.
+    /// The value: the text after the colon without leading blanks or trailing whitespace; for
+    /// multi-line fields it keeps the newlines (including one right after the colon) and the
+    /// continuation lines' leading whitespace.
     pub value: &'a str,
     /// 1-based line number of the field's first line.
     pub line: usize,
@@ -174,8 +175,11 @@ impl<'a> Parser<'a> {
                     _ => break,
                 }
             }
+            // Leading blanks of the first line go; a newline right after the colon stays, so
+            // that line k of the value is line `line + k` of the file.
             let value = self.text[value_start..value_end]
-                .trim_matches(|c: char| c == ' ' || c == '\t' || c == '\n' || c == '\r');
+                .trim_start_matches([' ', '\t'])
+                .trim_end_matches([' ', '\t', '\n', '\r']);
             fields.push(Field {
                 name,
                 value,
@@ -274,7 +278,10 @@ mod tests {
     fn multi_line_first_line_empty() {
         let text = "SHA256:\n abc 12 main/x\n def 13 main/y\nNext: 1\n";
         let st = parse_all(text).unwrap();
-        assert_eq!(st[0].get("SHA256"), Some("abc 12 main/x\n def 13 main/y"));
+        assert_eq!(
+            st[0].get("SHA256"),
+            Some("\n abc 12 main/x\n def 13 main/y")
+        );
         assert_eq!(st[0].get("Next"), Some("1"));
     }
 
