@@ -1,1 +1,28 @@
-//! (to be written)
+//! Debian binary packages (.deb) for eflow-image: reading them (the `ar` container,
+//! `debian-binary`, control.tar and data.tar in any compression dpkg produces), unpacking
+//! their files into the in-memory [`eflow_tree::Tree`] the way dpkg installs them (never
+//! touching the host filesystem), serving their file contents lazily as an
+//! [`eflow_tree::ContentSource`], and writing the dpkg database so `dpkg -l` works in the guest.
+//!
+//! Maintainer scripts are never run (no guest code runs at build time); what they would do
+//! is declared in recipes. In particular file capabilities (e.g. `cap_net_raw` on
+//! `/usr/bin/ping`) are set by postinst scripts with `setcap` in Debian, not shipped in
+//! data.tar: dpkg's tar reader does not accept pax headers, so debs carry no xattrs.
+
+pub mod ar;
+pub mod control;
+pub mod dpkg_db;
+mod error;
+pub mod package;
+pub mod source;
+pub mod tar;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod unpack;
+
+pub use control::Control;
+pub use dpkg_db::dpkg_database;
+pub use error::Error;
+pub use package::{read_control, DebPackage};
+pub use source::DebSource;
+pub use unpack::{apply, scan, unpack_into, Installed, Owners, Scanned};

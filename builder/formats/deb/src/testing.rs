@@ -1,0 +1,350 @@
+//! Checks against tools nobody here wrote, for this crate's tests and the lead's end-to-end
+//! test: [`compare_with_dpkg_deb`] unpacks a package with this crate and compares the Tree with
+//! what `dpkg-deb -x` extracts and what GNU `tar -tv` lists; [`materialize`] writes a Tree to a
+//! host directory so host tools (dpkg --root, ...) can inspect it.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::process::Command;
+
+use eflow_tree::{Kind, Tree};
+use sha2::{Digest, Sha256};
+
+use crate::{read_control, unpack_into, DebSource, Owners};
+
+/// One line of `tar -tv --numeric-owner --full-time`.
+#[derive(Debug)]
+struct Listed {
+    type_char: char,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    /// Size, or `major,minor` for devices.
+    size: String,
+    mtime: String,
+    link: Option<String>,
+    hardlink: Option<String>,
+}
+
+fn perm_bits(s: &str) -> Result<(char, u32), String> {
+    let c: Vec<char> = s.chars().collect();
+    if c.len() != 10 {
+        return Err(format!("unexpected permission string {s:?}"));
+    }
+    let mut mode = 0u32;
+    let triplets = [(1, 0o4000, 6), (4, 0o2000, 3), (7, 0o1000, 0)];
+    for (start, special, shift) in triplets {
+        if c[start] == 'r' {
+            mode |= 4 << shift;
+        }
+        if c[start + 1] == 'w' {
+            mode |= 2 << shift;
+        }
+        match c[start + 2] {
+            'x' => mode |= 1 << shift,
+            's' | 't' => mode |= (1 << shift) | special,
+            'S' | 'T' => mode |= special,
+            _ => {}
+        }
+    }
+    Ok((c[0], mode))
+}
+
+fn tool(cmd: &mut Command, what: &str) -> Result<Vec<u8>, String> {
+    let out = cmd.output().map_err(|e| {
+        format!("cannot run {what} ({e}); install it (dpkg-deb comes with dpkg, tar with GNU tar)")
+    })?;
+    if !out.status.success() {
+        return Err(format!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(out.stdout)
+}
+
+fn list_with_tar(deb: &Path) -> Result<Vec<(String, Listed)>, String> {
+    let tarball = tool(
+        Command::new("dpkg-deb").arg("--fsys-tarfile").arg(deb),
+        "dpkg-deb --fsys-tarfile",
+    )?;
+    let mut child = Command::new("tar")
+        .args([
+            "-tv",
+            "--numeric-owner",
+            "--full-time",
+            "--quoting-style=literal",
+            "-f",
+            "-",
+        ])
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run tar ({e}); install GNU tar"))?;
+    let mut stdin = child.stdin.take().ok_or("tar: no stdin")?;
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(&tarball);
+    });
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let _ = writer.join();
+    if !out.status.success() {
+        return Err(format!(
+            "tar -tv failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text = String::from_utf8(out.stdout).map_err(|_| "tar output is not UTF-8")?;
+    let mut res = Vec::new();
+    for line in text.lines() {
+        // perms owner size date time name...
+        let mut rest = line;
+        let mut fields = Vec::new();
+        for _ in 0..5 {
+            rest = rest.trim_start();
+            let end = rest
+                .find(' ')
+                .ok_or_else(|| format!("bad tar line {line:?}"))?;
+            fields.push(&rest[..end]);
+            rest = &rest[end..];
+        }
+        let mut name = rest.trim_start().to_string();
+        let (type_char, mode) = perm_bits(fields[0])?;
+        let (uid, gid) = fields[1]
+            .split_once('/')
+            .and_then(|(u, g)| Some((u.parse().ok()?, g.parse().ok()?)))
+            .ok_or_else(|| format!("bad owner in {line:?}"))?;
+        let mut link = None;
+        let mut hardlink = None;
+        if type_char == 'l' {
+            let (n, t) = name
+                .split_once(" -> ")
+                .ok_or_else(|| format!("bad symlink line {line:?}"))?;
+            link = Some(t.to_string());
+            name = n.to_string();
+        } else if type_char == 'h' {
+            let (n, t) = name
+                .split_once(" link to ")
+                .ok_or_else(|| format!("bad hard link line {line:?}"))?;
+            hardlink = Some(t.to_string());
+            name = n.to_string();
+        }
+        res.push((
+            name,
+            Listed {
+                type_char,
+                mode,
+                uid,
+                gid,
+                size: fields[2].to_string(),
+                mtime: format!("{} {}", fields[3], fields[4]),
+                link,
+                hardlink,
+            },
+        ));
+    }
+    Ok(res)
+}
+
+fn guest_path(tar_name: &str) -> Result<String, String> {
+    let mut s = tar_name;
+    loop {
+        if let Some(r) = s.strip_prefix('/') {
+            s = r;
+        } else if let Some(r) = s.strip_prefix("./") {
+            s = r;
+        } else {
+            break;
+        }
+    }
+    eflow_tree::normalize(&format!("/{s}")).map_err(|e| e.to_string())
+}
+
+fn utc(mtime: i64) -> String {
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let days = mtime.div_euclid(86400);
+    let secs = mtime.rem_euclid(86400);
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+fn sha256_reader(mut r: impl Read) -> std::io::Result<[u8; 32]> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok(h.finalize().into());
+        }
+        h.update(&buf[..n]);
+    }
+}
+
+/// Unpacks `deb` into a fresh Tree with this crate and compares it with `dpkg-deb -x` (file
+/// contents, symlink targets) and `dpkg-deb --fsys-tarfile | tar -tv --numeric-owner`
+/// (paths, types, modes with setuid/setgid/sticky, owners, mtimes, link targets, devices).
+/// File contents are read back through [`DebSource`], in content order.
+pub fn compare_with_dpkg_deb(deb: &Path) -> Result<(), String> {
+    let pkg = read_control(deb).map_err(|e| e.to_string())?;
+    let source = DebSource::new();
+    let stream = source.add(deb.to_path_buf());
+    let mut tree = Tree::new();
+    let mut owners = Owners::new();
+    unpack_into(&mut tree, &pkg, &source, stream, &mut owners, &|_, _| false)
+        .map_err(|e| e.to_string())?;
+
+    let listing = list_with_tar(deb)?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    tool(
+        Command::new("dpkg-deb").arg("-x").arg(deb).arg(dir.path()),
+        "dpkg-deb -x",
+    )?;
+    let name = deb.display();
+    let mut expected: BTreeMap<String, &Listed> = BTreeMap::new();
+    for (tar_name, l) in &listing {
+        let p = guest_path(tar_name)?;
+        // dpkg keeps the first of duplicate directories; other duplicates: the last wins.
+        if l.type_char == 'd' && expected.contains_key(&p) {
+            continue;
+        }
+        expected.insert(p, l);
+    }
+    let mut problems = Vec::new();
+    for (path, l) in &expected {
+        let Some(e) = tree.get(path) else {
+            problems.push(format!("{path}: listed by tar, missing from the Tree"));
+            continue;
+        };
+        let (want_type, ok) = match (&e.kind, l.type_char) {
+            (Kind::File { size, .. }, '-') => ('-', l.size == size.to_string()),
+            (Kind::Dir, 'd') => ('d', true),
+            (Kind::Symlink { target }, 'l') => ('l', l.link.as_deref() == Some(target)),
+            (Kind::HardLink { target }, 'h') => (
+                'h',
+                l.hardlink
+                    .as_deref()
+                    .and_then(|t| guest_path(t).ok())
+                    .is_some_and(|t| &t == target),
+            ),
+            (Kind::CharDevice { major, minor }, 'c') => ('c', l.size == format!("{major},{minor}")),
+            (Kind::BlockDevice { major, minor }, 'b') => {
+                ('b', l.size == format!("{major},{minor}"))
+            }
+            (Kind::Fifo, 'p') => ('p', true),
+            (k, c) => {
+                problems.push(format!("{path}: tar says type {c:?}, Tree has {k:?}"));
+                continue;
+            }
+        };
+        if !ok {
+            problems.push(format!(
+                "{path}: type {want_type}: size/target/device differs: tar {l:?}, Tree {:?}",
+                e.kind
+            ));
+        }
+        if l.type_char != 'l' && l.type_char != 'h' && e.mode != l.mode {
+            problems.push(format!("{path}: mode tar {:o}, Tree {:o}", l.mode, e.mode));
+        }
+        if l.type_char != 'h' && (e.uid, e.gid) != (l.uid, l.gid) {
+            problems.push(format!(
+                "{path}: owner tar {}/{}, Tree {}/{}",
+                l.uid, l.gid, e.uid, e.gid
+            ));
+        }
+        if l.type_char != 'h' && utc(e.mtime) != l.mtime {
+            problems.push(format!(
+                "{path}: mtime tar {}, Tree {}",
+                l.mtime,
+                utc(e.mtime)
+            ));
+        }
+        if let Kind::Symlink { target } = &e.kind {
+            let host = dir.path().join(path.trim_start_matches('/'));
+            match std::fs::read_link(&host) {
+                Ok(t) if t.to_str() == Some(target.as_str()) => {}
+                other => problems.push(format!("{path}: dpkg-deb -x gives link {other:?}")),
+            }
+        }
+    }
+    for (path, _) in tree.iter() {
+        if path != "/" && !expected.contains_key(path) {
+            problems.push(format!("{path}: in the Tree, not listed by tar"));
+        }
+    }
+    for (path, e) in tree.files_in_content_order() {
+        let Kind::File { content, .. } = &e.kind else {
+            continue;
+        };
+        let ours = content
+            .open()
+            .and_then(sha256_reader)
+            .map_err(|err| format!("{path}: reading back through DebSource: {err}"))?;
+        let host = dir.path().join(path.trim_start_matches('/'));
+        let theirs = std::fs::File::open(&host)
+            .and_then(sha256_reader)
+            .map_err(|err| format!("{path}: reading what dpkg-deb -x wrote: {err}"))?;
+        if ours != theirs {
+            problems.push(format!("{path}: content differs from dpkg-deb -x"));
+        }
+        if let eflow_tree::Content::Source {
+            digest: Some(d), ..
+        } = content
+        {
+            if *d != ours {
+                problems.push(format!("{path}: digest computed while scanning differs"));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        problems.truncate(50);
+        Err(format!("{name}:\n  {}", problems.join("\n  ")))
+    }
+}
+
+/// Writes a Tree into an empty host directory: directories, files, symlinks and hard links
+/// (devices, fifos and sockets are skipped, ownership is not applied), so host tools can
+/// inspect it. For tests only.
+pub fn materialize(tree: &Tree, dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for (path, e) in tree.iter() {
+        let host = dir.join(path.trim_start_matches('/'));
+        match &e.kind {
+            Kind::Dir => std::fs::create_dir_all(&host)?,
+            Kind::File { content, .. } => {
+                let mut f = std::fs::File::create(&host)?;
+                std::io::copy(&mut content.open()?, &mut f)?;
+                std::fs::set_permissions(&host, std::fs::Permissions::from_mode(e.mode & 0o777))?;
+            }
+            Kind::Symlink { target } => std::os::unix::fs::symlink(target, &host)?,
+            _ => {}
+        }
+    }
+    for (path, e) in tree.iter() {
+        if let Kind::HardLink { target } = &e.kind {
+            std::fs::hard_link(
+                dir.join(target.trim_start_matches('/')),
+                dir.join(path.trim_start_matches('/')),
+            )?;
+        }
+    }
+    Ok(())
+}
