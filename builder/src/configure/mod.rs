@@ -6,12 +6,16 @@
 //! every time stamp is the `mtime` (SOURCE_DATE_EPOCH) the caller passes in.
 //!
 //! - [`users`]: /etc/passwd, group, shadow, gshadow (base-passwd + sysusers.d + recipes).
-//! - [`units`]: `systemctl enable` / `mask` / `set-default` as symlinks; presets.
+//! - [`units`]: `systemctl enable` / `mask` / `set-default` as symlinks ([`unit_file`] parses
+//!   unit names and [Install]); [`presets`]: systemd.preset(5).
 //! - [`files`]: first-boot files (machine-id, hostname, hosts, fstab, SSH host keys).
 //! - [`alternatives`]: update-alternatives' symlinks and its admin files.
 
 pub mod accounts;
+pub mod presets;
 pub mod sysusers;
+pub mod unit_file;
+pub mod units;
 pub mod users;
 
 use eflow_tree::{normalize, parent, Entry, Kind, Tree, TreeError};
@@ -147,7 +151,6 @@ pub(crate) fn write_file(
     Ok(())
 }
 
-#[allow(dead_code)] // used by the units and alternatives modules
 /// Writes a symlink (replacing what was there), creating missing parent directories.
 pub(crate) fn write_symlink(
     tree: &mut Tree,
