@@ -12,6 +12,8 @@
 //! - [`alternatives`]: update-alternatives' symlinks and its admin files.
 
 pub mod accounts;
+pub mod alternatives;
+pub mod files;
 pub mod presets;
 pub mod sysusers;
 pub mod unit_file;
