@@ -396,4 +396,28 @@ mod tests {
         let e = idx.add_packages("s", "main", "P", &text).unwrap_err();
         assert!(e.to_string().contains("Provides"), "{e}");
     }
+
+    #[test]
+    fn garbage_never_panics() {
+        let base = [
+            stanza("a", "1:2.0-1", "Provides: v (= 1)\nDepends: b"),
+            stanza("b", "1", "Multi-Arch: allowed"),
+        ]
+        .join("\n");
+        let b = base.as_bytes();
+        for n in (0..=b.len()).step_by(3) {
+            if let Ok(t) = std::str::from_utf8(&b[..n]) {
+                let _ = Index::new("amd64").add_packages("s", "main", "f", t);
+            }
+        }
+        for i in 0..b.len() {
+            for bit in [0, 3, 5, 7] {
+                let mut m = b.to_vec();
+                m[i] ^= 1 << bit;
+                if let Ok(t) = std::str::from_utf8(&m) {
+                    let _ = Index::new("amd64").add_packages("s", "main", "f", t);
+                }
+            }
+        }
+    }
 }
