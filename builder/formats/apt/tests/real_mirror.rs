@@ -4,7 +4,7 @@
 //!
 //!     cargo test -p eflow-apt --release --test real_mirror -- --ignored --nocapture
 //!
-//! It prints the timings, warnings and the closure. Downloads of signed indexes are cached by
+//! It prints the timings, warnings and the closure. `EFLOW_APT_EXTRA=a,b` adds requests. Downloads of signed indexes are cached by
 //! SHA-256 under cargo's target tmp directory.
 
 use eflow_apt::fetch::sha256_hex;
@@ -108,13 +108,25 @@ fn resolve_base_system_against_the_real_mirror() {
         "openssh-server",
         "linux-image-cloud-amd64",
     ];
-    let requests: Vec<Request> = wanted
+    let mut requests: Vec<Request> = wanted
         .iter()
         .map(|p| Request {
             package: p.to_string(),
             recipe: "base".into(),
         })
         .collect();
+    // More requests to try, comma-separated, e.g. EFLOW_APT_EXTRA="docker.io,containerd".
+    if let Ok(extra) = std::env::var("EFLOW_APT_EXTRA") {
+        requests.extend(
+            extra
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|p| Request {
+                    package: p.trim().to_string(),
+                    recipe: "extra".into(),
+                }),
+        );
+    }
     let t = Instant::now();
     let closure = match resolve(&loaded.index, &requests) {
         Ok(c) => c,
