@@ -90,7 +90,8 @@ impl<'a> Parser<'a> {
         }
         let start = self.pos;
         let rest = &self.text[start..];
-        let (line, adv) = match memchr_nl(rest.as_bytes()) {
+        // str::find on a char uses a memchr fast path.
+        let (line, adv) = match rest.find('\n') {
             Some(i) => (&rest[..i], i + 1),
             None => (rest, rest.len()),
         };
@@ -206,10 +207,6 @@ impl<'a> Iterator for Parser<'a> {
         }
         self.stanza().transpose()
     }
-}
-
-fn memchr_nl(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
 }
 
 fn is_blank(line: &str) -> bool {

@@ -240,7 +240,7 @@ pub fn resolve(index: &Index, requests: &[Request]) -> Result<Vec<Resolved>, Res
                 filename: p.filename.clone(),
                 size: p.size,
                 sha256: p.sha256.clone(),
-                suite: p.suite.clone(),
+                suite: p.suite.to_string(),
                 recipe: s.recipe.clone(),
                 required_by: s.required_by.iter().cloned().collect(),
             }

@@ -320,7 +320,7 @@ fn loads_two_signed_suites() {
     let loaded = load_index(&f, &cfg, Some(1_780_000_000)).unwrap();
     assert_eq!(loaded.index.len(), 3);
     assert_eq!(
-        loaded.index.candidate("libssl3").unwrap().suite,
+        &*loaded.index.candidate("libssl3").unwrap().suite,
         "fixture-security"
     );
     assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
