@@ -164,7 +164,9 @@ impl<'a> Parser<'a> {
                         // that would split one value around a comment, which we refuse.
                         let save = (self.pos, self.line);
                         self.next_line();
-                        let split = matches!(self.peek_first_byte(), Some(b' ') | Some(b'\t'));
+                        let split = self
+                            .next_line()
+                            .is_some_and(|(l, _, _)| l.starts_with([' ', '\t']) && !is_blank(l));
                         (self.pos, self.line) = save;
                         if split {
                             let m = "continuation line after a comment line (a comment cannot split a field's value)";
@@ -313,6 +315,8 @@ mod tests {
         assert_eq!(e.line, 2);
         let e = err_of("A: 1\n x\n# c\n y\n");
         assert_eq!(e.line, 4);
+        // A whitespace-only line after a comment is a separator, not a split value.
+        assert_eq!(parse_all("A: 1\n# c\n \nB: 2\n").unwrap().len(), 2);
         assert_eq!(e.to_string(), format!("line 4: {}", e.message));
     }
 

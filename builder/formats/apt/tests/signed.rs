@@ -77,6 +77,7 @@ fn keys() -> &'static Keys {
     KEYS.get_or_init(|| {
         require("gpg");
         require("gpgv");
+        require("gpgconf");
         // Statics are never dropped, so a TempDir would leak: use a fixed directory under
         // cargo's per-target scratch space, recreated on each run.
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("eflow-apt-gpg");
