@@ -90,7 +90,8 @@ impl<'a> Parser<'a> {
         }
         let start = self.pos;
         let rest = &self.text[start..];
-        let (line, adv) = match memchr_nl(rest.as_bytes()) {
+        // str::find on a char uses a memchr fast path.
+        let (line, adv) = match rest.find('\n') {
             Some(i) => (&rest[..i], i + 1),
             None => (rest, rest.len()),
         };
@@ -163,7 +164,9 @@ impl<'a> Parser<'a> {
                         // that would split one value around a comment, which we refuse.
                         let save = (self.pos, self.line);
                         self.next_line();
-                        let split = matches!(self.peek_first_byte(), Some(b' ') | Some(b'\t'));
+                        let split = self
+                            .next_line()
+                            .is_some_and(|(l, _, _)| l.starts_with([' ', '\t']) && !is_blank(l));
                         (self.pos, self.line) = save;
                         if split {
                             let m = "continuation line after a comment line (a comment cannot split a field's value)";
@@ -206,10 +209,6 @@ impl<'a> Iterator for Parser<'a> {
         }
         self.stanza().transpose()
     }
-}
-
-fn memchr_nl(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
 }
 
 fn is_blank(line: &str) -> bool {
@@ -316,6 +315,8 @@ mod tests {
         assert_eq!(e.line, 2);
         let e = err_of("A: 1\n x\n# c\n y\n");
         assert_eq!(e.line, 4);
+        // A whitespace-only line after a comment is a separator, not a split value.
+        assert_eq!(parse_all("A: 1\n# c\n \nB: 2\n").unwrap().len(), 2);
         assert_eq!(e.to_string(), format!("line 4: {}", e.message));
     }
 

@@ -9,6 +9,7 @@ use crate::deb822;
 use crate::relation::{self, Relation, RelationError};
 use crate::version::{Version, VersionError};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Why a Packages file could not be indexed. `origin` names the file (usually its URL).
 #[derive(Debug, thiserror::Error)]
@@ -79,10 +80,10 @@ pub struct Package {
     pub size: u64,
     /// SHA-256 of the .deb, lowercase hex.
     pub sha256: String,
-    /// The suite whose index listed it.
-    pub suite: String,
+    /// The suite whose index listed it (shared by all packages of that index).
+    pub suite: Arc<str>,
     /// The component (`main`, ...).
-    pub component: String,
+    pub component: Arc<str>,
     /// `Essential: yes`.
     pub essential: bool,
     /// `Priority` field (empty when absent).
@@ -98,7 +99,7 @@ pub struct Package {
     /// `Provides`, parsed (only `=` versions).
     pub provides: Vec<Relation>,
     /// Where the stanza was read: origin and line, for error messages.
-    pub origin: String,
+    pub origin: Arc<str>,
     /// Line of the stanza in `origin`.
     pub line: usize,
 }
@@ -115,6 +116,13 @@ impl Package {
         };
         relation::parse_relations(text)
     }
+}
+
+/// Strings shared by every package of one Packages file.
+struct Shared {
+    suite: Arc<str>,
+    component: Arc<str>,
+    origin: Arc<str>,
 }
 
 /// Identifies a package in an [`Index`].
@@ -201,12 +209,17 @@ impl Index {
             self.suites.push(suite.to_string());
         }
         let first_new = self.packages.len();
+        let shared = Shared {
+            suite: Arc::from(suite),
+            component: Arc::from(component),
+            origin: Arc::from(origin),
+        };
         for stanza in deb822::parse(text) {
             let stanza = stanza.map_err(|source| IndexError::Syntax {
                 origin: origin.to_string(),
                 source,
             })?;
-            if let Some(p) = self.read_stanza(&stanza, suite, component, origin)? {
+            if let Some(p) = self.read_stanza(&stanza, &shared)? {
                 self.packages.push(p);
             }
         }
@@ -241,7 +254,7 @@ impl Index {
             let (pa, pb) = (&packages[*a], &packages[*b]);
             pb.version
                 .cmp(&pa.version)
-                .then_with(|| rank[pa.suite.as_str()].cmp(&rank[pb.suite.as_str()]))
+                .then_with(|| rank[&*pa.suite].cmp(&rank[&*pb.suite]))
                 .then_with(|| a.cmp(b))
         };
         for ids in self.by_name.values_mut() {
@@ -260,10 +273,9 @@ impl Index {
     fn read_stanza(
         &self,
         st: &deb822::Stanza<'_>,
-        suite: &str,
-        component: &str,
-        origin: &str,
+        shared: &Shared,
     ) -> Result<Option<Package>, IndexError> {
+        let origin = &*shared.origin;
         let pkg_name = st.get("Package").unwrap_or("?");
         let missing = |field: &'static str| IndexError::MissingField {
             origin: origin.to_string(),
@@ -317,8 +329,8 @@ impl Index {
             filename: filename.to_string(),
             size,
             sha256: sha256.to_ascii_lowercase(),
-            suite: suite.to_string(),
-            component: component.to_string(),
+            suite: shared.suite.clone(),
+            component: shared.component.clone(),
             essential: st.get("Essential") == Some("yes"),
             priority: text("Priority"),
             depends: text("Depends"),
@@ -326,7 +338,7 @@ impl Index {
             conflicts: text("Conflicts"),
             breaks: text("Breaks"),
             provides,
-            origin: origin.to_string(),
+            origin: shared.origin.clone(),
             line: st.line,
         }))
     }
@@ -364,9 +376,9 @@ mod tests {
         );
         let c = idx.candidate("libssl3").unwrap();
         assert_eq!(c.version.as_str(), "3.0.15-1~deb12u1");
-        assert_eq!(c.suite, "bookworm-security");
+        assert_eq!(&*c.suite, "bookworm-security");
         // Equal versions: the earlier suite wins.
-        assert_eq!(idx.candidate("foo").unwrap().suite, "bookworm");
+        assert_eq!(&*idx.candidate("foo").unwrap().suite, "bookworm");
         assert_eq!(idx.providers("bar").len(), 1);
         assert_eq!(
             idx.providers("bar")[0].version.as_ref().unwrap().as_str(),
@@ -395,5 +407,29 @@ mod tests {
         let text = stanza("x", "1", "Provides: a | b");
         let e = idx.add_packages("s", "main", "P", &text).unwrap_err();
         assert!(e.to_string().contains("Provides"), "{e}");
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let base = [
+            stanza("a", "1:2.0-1", "Provides: v (= 1)\nDepends: b"),
+            stanza("b", "1", "Multi-Arch: allowed"),
+        ]
+        .join("\n");
+        let b = base.as_bytes();
+        for n in (0..=b.len()).step_by(3) {
+            if let Ok(t) = std::str::from_utf8(&b[..n]) {
+                let _ = Index::new("amd64").add_packages("s", "main", "f", t);
+            }
+        }
+        for i in 0..b.len() {
+            for bit in [0, 3, 5, 7] {
+                let mut m = b.to_vec();
+                m[i] ^= 1 << bit;
+                if let Ok(t) = std::str::from_utf8(&m) {
+                    let _ = Index::new("amd64").add_packages("s", "main", "f", t);
+                }
+            }
+        }
     }
 }

@@ -8,6 +8,14 @@
 //!    through the builder's [`Fetch`] and builds the [`Index`];
 //! 3. [`resolve()`] turns the recipes' requests into the sorted closure of [`Resolved`]
 //!    packages, each with its archive path, size and SHA-256.
+//!
+//! Checks beyond `cargo test -p eflow-apt` (which needs gpg, gpgv, gpgconf, dpkg and apt-get,
+//! all from Debian):
+//! - real mirror, compared with `apt-get -s` (network; run `apt-get update` first):
+//!   `cargo test -p eflow-apt --release --test real_mirror -- --ignored --nocapture`
+//! - parse benchmark on a real Packages file: `cargo bench -p eflow-apt --bench packages`
+//! - fuzzing (nightly features): in this crate's directory,
+//!   `RUSTC_BOOTSTRAP=1 cargo fuzz run -O deb822` (also `relation`, `release`).
 
 pub mod deb822;
 pub mod fetch;

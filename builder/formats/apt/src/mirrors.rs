@@ -57,6 +57,8 @@ pub struct AptSource {
     pub suites: Vec<String>,
     /// Components.
     pub components: Vec<String>,
+    /// The `Signed-By` keyring (deb822) or `signed-by=` option (one-line), if given.
+    pub signed_by: Option<String>,
     /// The file it came from.
     pub file: PathBuf,
     /// Line of the entry.
@@ -205,6 +207,10 @@ pub fn parse_sources(text: &str, file: &Path) -> Result<Vec<AptSource>, Error> {
             uri: uri.trim_end_matches('/').to_string(),
             suites,
             components: words("Components"),
+            signed_by: st
+                .get("Signed-By")
+                .filter(|v| !v.is_empty())
+                .map(str::to_string),
             file: file.to_path_buf(),
             line: st.line,
         });
@@ -231,14 +237,18 @@ pub fn parse_list(text: &str, file: &Path) -> Result<Vec<AptSource>, Error> {
             .ok_or_else(|| syntax("expected 'deb [options] uri suite [component...]'"))?;
         let rest = rest.trim_start();
         // Options in brackets may contain spaces: skip to the closing bracket.
-        let rest = if let Some(r) = rest.strip_prefix('[') {
+        let (options, rest) = if let Some(r) = rest.strip_prefix('[') {
             let end = r
                 .find(']')
                 .ok_or_else(|| syntax("unclosed '[' in options"))?;
-            &r[end + 1..]
+            (&r[..end], &r[end + 1..])
         } else {
-            rest
+            ("", rest)
         };
+        let signed_by = options
+            .split_ascii_whitespace()
+            .find_map(|o| o.strip_prefix("signed-by="))
+            .map(str::to_string);
         let mut words = rest.split_ascii_whitespace();
         let (Some(uri), Some(suite)) = (words.next(), words.next()) else {
             return Err(syntax("expected 'deb [options] uri suite [component...]'"));
@@ -248,6 +258,7 @@ pub fn parse_list(text: &str, file: &Path) -> Result<Vec<AptSource>, Error> {
                 uri: uri.trim_end_matches('/').to_string(),
                 suites: vec![suite.to_string()],
                 components: words.map(str::to_string).collect(),
+                signed_by,
                 file: file.to_path_buf(),
                 line: line_no,
             }),

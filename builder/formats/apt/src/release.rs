@@ -226,4 +226,41 @@ mod tests {
         assert!(Release::parse("A: 1\n\nB: 2\n").is_err());
         assert!(Release::parse(&format!("SHA256:\n {} x a\n", "0".repeat(64))).is_err());
     }
+
+    #[test]
+    fn garbage_never_panics() {
+        let base = format!(
+            "Suite: s\nCodename: c\nValid-Until: Sat, 11 Jul 2026 10:16:37 UTC\nSHA256:\n {} 12 main/binary-amd64/Packages.xz\n",
+            "ab".repeat(32)
+        );
+        let b = base.as_bytes();
+        for n in 0..=b.len() {
+            if let Ok(t) = std::str::from_utf8(&b[..n]) {
+                let _ = Release::parse(t);
+                let _ = parse_date(t);
+            }
+        }
+        for i in 0..b.len() {
+            for bit in 0..8 {
+                let mut m = b.to_vec();
+                m[i] ^= 1 << bit;
+                if let Ok(t) = std::str::from_utf8(&m) {
+                    if let Ok(r) = Release::parse(t) {
+                        if let Some(v) = &r.valid_until {
+                            let _ = parse_date(v);
+                        }
+                    }
+                }
+            }
+        }
+        for d in [
+            "Sat, 99 Jul 2026 10:16:37 UTC",
+            "Sat, 1 Jul 99999999999999 1:1:1",
+            "1 Jan 2026 99:99:99",
+            "1 Jan 2026 1:1:1 +9",
+            "1 Jan 2026 1:1:1 +ab:c",
+        ] {
+            assert_eq!(parse_date(d), None, "{d}");
+        }
+    }
 }

@@ -13,7 +13,9 @@
 //!    from another suite).
 //! 3. Else the first alternative that a provider satisfies (a package whose `Provides` names
 //!    it, with a matching `(= version)` when the relation is versioned): when several packages
-//!    provide it, the one whose name sorts first, at its highest providing version.
+//!    provide it, the one of highest `Priority` (required, important, standard, optional,
+//!    extra, none), then the one whose name sorts first, at its highest providing version.
+//!    Priority first makes `awk` resolve to `mawk` (required) rather than `gawk`, as apt does.
 //!
 //! A name is selected at one version only; a later relation that version doesn't meet is an
 //! error (no backtracking). After the closure, `Conflicts` and `Breaks` between selected
@@ -240,12 +242,24 @@ pub fn resolve(index: &Index, requests: &[Request]) -> Result<Vec<Resolved>, Res
                 filename: p.filename.clone(),
                 size: p.size,
                 sha256: p.sha256.clone(),
-                suite: p.suite.clone(),
+                suite: p.suite.to_string(),
                 recipe: s.recipe.clone(),
                 required_by: s.required_by.iter().cloned().collect(),
             }
         })
         .collect())
+}
+
+/// Debian priorities, most important first; unknown or missing sorts last.
+fn priority_rank(priority: &str) -> u8 {
+    match priority {
+        "required" => 0,
+        "important" => 1,
+        "standard" => 2,
+        "optional" => 3,
+        "extra" => 4,
+        _ => 5,
+    }
 }
 
 fn describe(p: &Package) -> String {
@@ -319,12 +333,18 @@ impl Resolver<'_> {
                 return;
             }
         }
-        // 3. A provider: sorted by provider name, then best version.
+        // 3. A provider: highest Priority, then provider name, then best version (the
+        // providers list is sorted by name then version; min_by_key keeps the first minimum).
         for rel in &alts {
-            let found = self.index.providers(&rel.name).iter().find(|pr| {
-                let p = self.index.package(pr.id);
-                !self.selected.contains_key(&p.name) && Self::provide_matches(p, rel)
-            });
+            let found = self
+                .index
+                .providers(&rel.name)
+                .iter()
+                .filter(|pr| {
+                    let p = self.index.package(pr.id);
+                    !self.selected.contains_key(&p.name) && Self::provide_matches(p, rel)
+                })
+                .min_by_key(|pr| priority_rank(&self.index.package(pr.id).priority));
             if let Some(pr) = found {
                 self.select(pr.id, parent, recipe, who);
                 return;

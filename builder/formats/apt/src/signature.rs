@@ -230,4 +230,24 @@ mod tests {
         }
         assert!(check_structure(&[0xff, 0xfe]).is_err());
     }
+
+    #[test]
+    fn garbage_never_panics() {
+        let base = wrap("Origin: x\nSuite: y");
+        let b = base.as_bytes();
+        for n in 0..=b.len() {
+            let r = check_structure(&b[..n]);
+            // Only the complete message (and cuts inside the trailing newline) passes.
+            if r.is_ok() {
+                assert!(n >= b.len() - 1, "accepted a truncation at {n}");
+            }
+        }
+        for i in 0..b.len() {
+            for bit in 0..8 {
+                let mut m = b.to_vec();
+                m[i] ^= 1 << bit;
+                let _ = check_structure(&m);
+            }
+        }
+    }
 }

@@ -59,6 +59,11 @@ fn deb822_sources() {
         m["bookworm-security"],
         "http://mirror.example/debian-security"
     );
+    let (entries, _) = read_apt_sources(root.path()).unwrap();
+    assert_eq!(
+        entries[0].signed_by.as_deref(),
+        Some("/usr/share/keyrings/debian-archive-keyring.gpg")
+    );
     // deb-src and disabled entries don't count.
     let e = mirrors(None, None, root.path(), &suites(&["trixie"])).unwrap_err();
     assert!(matches!(e, Error::NoSource { .. }));
@@ -91,6 +96,8 @@ fn one_line_sources() {
     assert_eq!(entries.len(), 4);
     assert_eq!(entries[0].components, ["main", "contrib"]);
     assert_eq!(entries[0].line, 4);
+    assert_eq!(entries[0].signed_by.as_deref(), Some("/k.gpg"));
+    assert_eq!(entries[1].signed_by, None);
     let m = mirrors(
         None,
         None,

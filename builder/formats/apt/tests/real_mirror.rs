@@ -4,13 +4,18 @@
 //!
 //!     cargo test -p eflow-apt --release --test real_mirror -- --ignored --nocapture
 //!
-//! It prints the timings, warnings and the closure. Downloads of signed indexes are cached by
+//! It prints the timings, warnings and the closure. `EFLOW_APT_EXTRA=a,b` adds requests.
+//!
+//! Independent check: the closure's package names must equal what apt itself would install
+//! for the same requests on an empty system (`apt-get -s` with an empty dpkg status file and
+//! no Recommends), using the host's apt lists, so run `apt-get update` first (same sources). Downloads of signed indexes are cached by
 //! SHA-256 under cargo's target tmp directory.
 
 use eflow_apt::fetch::sha256_hex;
 use eflow_apt::mirrors::mirrors;
 use eflow_apt::source::{load_index, SourceConfig, DEFAULT_KEYRING};
 use eflow_apt::{resolve, Fetch, FetchError, Request};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -108,13 +113,25 @@ fn resolve_base_system_against_the_real_mirror() {
         "openssh-server",
         "linux-image-cloud-amd64",
     ];
-    let requests: Vec<Request> = wanted
+    let mut requests: Vec<Request> = wanted
         .iter()
         .map(|p| Request {
             package: p.to_string(),
             recipe: "base".into(),
         })
         .collect();
+    // More requests to try, comma-separated, e.g. EFLOW_APT_EXTRA="docker.io,containerd".
+    if let Ok(extra) = std::env::var("EFLOW_APT_EXTRA") {
+        requests.extend(
+            extra
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|p| Request {
+                    package: p.trim().to_string(),
+                    recipe: "extra".into(),
+                }),
+        );
+    }
     let t = Instant::now();
     let closure = match resolve(&loaded.index, &requests) {
         Ok(c) => c,
@@ -141,4 +158,47 @@ fn resolve_base_system_against_the_real_mirror() {
     for w in wanted {
         assert!(closure.iter().any(|p| p.name == w), "{w} missing");
     }
+
+    let ours: BTreeSet<String> = closure.iter().map(|p| p.name.clone()).collect();
+    let apt = apt_simulation(&requests);
+    let only_ours: Vec<&String> = ours.difference(&apt).collect();
+    let only_apt: Vec<&String> = apt.difference(&ours).collect();
+    println!(
+        "apt-get -s installs {} packages; only ours: {only_ours:?}; only apt's: {only_apt:?}",
+        apt.len()
+    );
+    assert!(
+        only_ours.is_empty() && only_apt.is_empty(),
+        "the closure differs from apt's choice (is the host's apt list current? run apt-get update)"
+    );
+}
+
+/// The packages apt would install on an empty system for `requests`, without Recommends.
+fn apt_simulation(requests: &[Request]) -> BTreeSet<String> {
+    let status = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("empty-dpkg-status");
+    std::fs::write(&status, "").unwrap();
+    let out = Command::new("apt-get")
+        .arg("-s")
+        .arg(format!("-oDir::State::status={}", status.display()))
+        .args([
+            "-oAPT::Install-Recommends=false",
+            "-oDebug::NoLocking=1",
+            "install",
+        ])
+        .args(requests.iter().map(|r| r.package.as_str()))
+        .env("LC_ALL", "C")
+        .output()
+        .expect("apt-get is required for the comparison (a Debian host)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "apt-get -s failed: {}{}",
+        text,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines()
+        .filter_map(|l| l.strip_prefix("Inst "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
 }

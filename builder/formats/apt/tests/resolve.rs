@@ -152,6 +152,18 @@ fn virtual_packages() {
     // Several providers: sorted by name (exim4 < postfix); versioned: only versioned provides.
     let r = resolve(&idx, &[req("base", "app")]).unwrap();
     assert_eq!(names(&r), ["app=1", "exim4=1", "new-abi=1", "only=1"]);
+    // Priority before name.
+    let idx2 = index(&[(
+        "s",
+        vec![
+            pkg("base-files", "1", "Pre-Depends: awk"),
+            pkg("gawk", "1", "Provides: awk\nPriority: optional"),
+            pkg("mawk", "1", "Provides: awk\nPriority: required"),
+            pkg("original-awk", "1", "Provides: awk"),
+        ],
+    )]);
+    let r = resolve(&idx2, &[req("base", "base-files")]).unwrap();
+    assert_eq!(names(&r), ["base-files=1", "mawk=1"]);
     // An already selected provider wins.
     let r = resolve(&idx, &[req("base", "app"), req("base", "postfix")]).unwrap();
     assert_eq!(names(&r), ["app=1", "new-abi=1", "only=1", "postfix=1"]);

@@ -77,6 +77,7 @@ fn keys() -> &'static Keys {
     KEYS.get_or_init(|| {
         require("gpg");
         require("gpgv");
+        require("gpgconf");
         // Statics are never dropped, so a TempDir would leak: use a fixed directory under
         // cargo's per-target scratch space, recreated on each run.
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("eflow-apt-gpg");
@@ -320,7 +321,7 @@ fn loads_two_signed_suites() {
     let loaded = load_index(&f, &cfg, Some(1_780_000_000)).unwrap();
     assert_eq!(loaded.index.len(), 3);
     assert_eq!(
-        loaded.index.candidate("libssl3").unwrap().suite,
+        &*loaded.index.candidate("libssl3").unwrap().suite,
         "fixture-security"
     );
     assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
