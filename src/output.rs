@@ -43,9 +43,16 @@ impl Output {
 
     /// Prints an error and its chain of causes on stderr.
     pub fn error(&self, e: &anyhow::Error) {
-        eprintln!("error: {e}");
+        let mut shown = e.to_string();
+        eprintln!("error: {shown}");
+        // Typed errors often quote their source in their own message: print a cause only
+        // when it adds something.
         for cause in e.chain().skip(1) {
-            eprintln!("  caused by: {cause}");
+            let text = cause.to_string();
+            if !shown.contains(&text) {
+                eprintln!("  caused by: {text}");
+                shown = text;
+            }
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use eflow_deb::{DebPackage, DebSource, Owners};
+use eflow_deb::{DebPackage, DebSource, Installed, Owners};
 use eflow_tree::{Entry, Tree};
 
 use crate::plan::lockfile::LockedPackage;
@@ -16,7 +16,7 @@ pub enum AssembleError {
     #[error("package {package}: {source}")]
     Deb {
         package: String,
-        source: eflow_deb::Error,
+        source: Box<eflow_deb::Error>,
     },
     #[error("package {package} ({path}) is {found}, but the lockfile pins {expected}")]
     WrongPackage {
@@ -32,7 +32,9 @@ pub enum AssembleError {
 /// The assembled guest: the Tree, and what each package installed (for the dpkg database).
 pub struct Assembled {
     pub tree: Tree,
-    pub packages: Vec<(DebPackage, Vec<String>)>,
+    pub packages: Vec<(DebPackage, Installed)>,
+    /// Which packages own which paths (the dpkg database needs it).
+    pub owners: Owners,
     pub source: Arc<DebSource>,
 }
 
@@ -71,30 +73,32 @@ pub fn assemble(
     for (locked, path) in debs {
         let pkg = eflow_deb::read_control(path).map_err(|source| AssembleError::Deb {
             package: locked.name.clone(),
-            source,
+            source: Box::new(source),
         })?;
         let (name, version) = (pkg.control.name(), pkg.control.version());
-        if name != Some(locked.name.as_str()) || version != Some(locked.version.as_str()) {
+        if name != locked.name || version != locked.version {
             return Err(AssembleError::WrongPackage {
                 package: locked.name.clone(),
                 path: path.clone(),
                 expected: format!("{} {}", locked.name, locked.version),
-                found: format!("{} {}", name.unwrap_or("?"), version.unwrap_or("?")),
+                found: format!("{name} {version}"),
             });
         }
         let stream = source.add(path.clone());
         let me = locked.name.clone();
         let policy = |p: &str, _other: &str| overrides.get(p).is_some_and(|w| *w == me);
-        let paths = eflow_deb::unpack_into(&mut tree, &pkg, &source, stream, &mut owners, &policy)
-            .map_err(|source| AssembleError::Deb {
-                package: locked.name.clone(),
-                source,
-            })?;
-        packages.push((pkg, paths));
+        let installed =
+            eflow_deb::unpack_into(&mut tree, &pkg, &source, stream, &mut owners, &policy)
+                .map_err(|source| AssembleError::Deb {
+                    package: locked.name.clone(),
+                    source: Box::new(source),
+                })?;
+        packages.push((pkg, installed));
     }
     Ok(Assembled {
         tree,
         packages,
+        owners,
         source,
     })
 }

@@ -132,7 +132,8 @@ pub fn fetch_packages(
             Some(m) => m.url(&p.source, &p.suite, &p.path)?,
             None => String::new(),
         };
-        let path = fetcher.get_verified(&what, &url, Some(p.file_name()), Some(p.size), &p.sha256)?;
+        let path =
+            fetcher.get_verified(&what, &url, Some(p.file_name()), Some(p.size), &p.sha256)?;
         downloaded += 1;
         out.push((p.clone(), path));
     }
@@ -166,11 +167,14 @@ pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, Bui
         .map(|o| (o.path.clone(), o.package.clone()))
         .collect();
     let Assembled {
-        mut tree, packages, ..
+        mut tree,
+        packages,
+        owners,
+        ..
     } = assemble::assemble(&debs, &overrides, sde)?;
     log(&format!("assemble: {} entries", tree.len()));
 
-    crate::configure_stage::configure(&mut tree, &plan, &packages)?;
+    crate::configure_stage::configure(&mut tree, &plan, &packages, &owners)?;
     clamp_mtimes(&mut tree, sde);
     log(&format!("configure: {} entries", tree.len()));
 

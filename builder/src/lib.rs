@@ -2,9 +2,23 @@
 //!
 //! Each stage is a module and hands a typed result to the next; the on-disk formats live in
 //! their own crates under `builder/formats/` and know nothing of recipes or images.
+//!
+//! - [`plan`]: image definition, recipes, lockfile ([`lock`] writes it)
+//! - [`fetch`]: packages into the content-addressed cache
+//! - [`assemble`]: packages unpacked into the Tree
+//! - [`configure`] and [`configure_stage`]: accounts, units, first-boot files, dpkg database
+//! - [`package`]: the outputs and the manifest
+//! - [`build`]: runs them in order
 
+pub mod assemble;
 pub mod atomic;
+pub mod build;
 pub mod configure;
+pub mod configure_stage;
 pub mod fetch;
+pub mod lock;
 pub mod package;
 pub mod plan;
+pub mod recipe_files;
+pub mod seed;
+pub mod sources;

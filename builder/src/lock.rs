@@ -43,7 +43,7 @@ pub enum LockCmdError {
     #[error("package source {source_name:?}: {error}")]
     Index {
         source_name: String,
-        error: eflow_apt::SourceError,
+        error: Box<eflow_apt::SourceError>,
     },
     #[error("{0}")]
     Resolve(eflow_apt::ResolveError),
@@ -78,7 +78,12 @@ pub fn lock(opts: &LockOptions, log: &dyn Fn(&str)) -> Result<LockResult, LockCm
         Err(e) => return Err(e.into()),
     };
 
-    let fetcher = Fetcher::new(Cache::new(&opts.cache_dir), opts.offline, None, opts.progress);
+    let fetcher = Fetcher::new(
+        Cache::new(&opts.cache_dir),
+        opts.offline,
+        None,
+        opts.progress,
+    );
     let mirrors = Mirrors::for_image(&image, opts.mirror.as_deref())?;
     let mut packages = Vec::new();
     let mut warnings = Vec::new();
@@ -109,10 +114,12 @@ pub fn lock(opts: &LockOptions, log: &dyn Fn(&str)) -> Result<LockResult, LockCm
             "lock: reading the {source_name} archive ({})",
             src.suites.join(", ")
         ));
-        let loaded = eflow_apt::load_index(&AptFetch(&fetcher), &cfg, Some(now()))
-            .map_err(|error| LockCmdError::Index {
-                source_name: source_name.clone(),
-                error,
+        let loaded =
+            eflow_apt::load_index(&AptFetch(&fetcher), &cfg, Some(now())).map_err(|error| {
+                LockCmdError::Index {
+                    source_name: source_name.clone(),
+                    error: Box::new(error),
+                }
             })?;
         warnings.extend(loaded.warnings.iter().cloned());
         for s in &loaded.suites {
@@ -120,7 +127,8 @@ pub fn lock(opts: &LockOptions, log: &dyn Fn(&str)) -> Result<LockResult, LockCm
                 newest = newest.max(t);
             }
         }
-        let resolved = eflow_apt::resolve(&loaded.index, &requests).map_err(LockCmdError::Resolve)?;
+        let resolved =
+            eflow_apt::resolve(&loaded.index, &requests).map_err(LockCmdError::Resolve)?;
         packages.extend(resolved.into_iter().map(|r| LockedPackage {
             name: r.name,
             version: r.version,

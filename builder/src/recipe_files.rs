@@ -129,8 +129,11 @@ pub fn install(
             })?;
             tree.mkdir_p(eflow_tree::parent(&f.path))
                 .map_err(|e| tree_err(&f.path, e))?;
-            tree.insert(&f.path, Entry::file(data, f.mode.0).owned(uid, gid).at(mtime))
-                .map_err(|e| tree_err(&f.path, e))?;
+            tree.insert(
+                &f.path,
+                Entry::file(data, f.mode.0).owned(uid, gid).at(mtime),
+            )
+            .map_err(|e| tree_err(&f.path, e))?;
         }
         for s in &r.def.symlinks {
             tree.mkdir_p(eflow_tree::parent(&s.path))

@@ -40,9 +40,10 @@ impl Seed {
 /// SOURCE_DATE_EPOCH from the environment if set and valid, else the lockfile's.
 pub fn source_date_epoch(from_lock: i64) -> Result<i64, String> {
     match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse::<i64>().map_err(|_| {
-            format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds since 1970")
-        }),
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds since 1970")),
         _ => Ok(from_lock),
     }
 }

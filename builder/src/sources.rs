@@ -76,11 +76,7 @@ impl Mirrors {
 
 /// The keyring a source's InRelease files are checked against.
 pub fn keyring(image: &Image, source: &str) -> PathBuf {
-    let given = image
-        .def
-        .source
-        .get(source)
-        .and_then(|s| s.keyring.clone());
+    let given = image.def.source.get(source).and_then(|s| s.keyring.clone());
     match given {
         Some(k) if k.is_absolute() => k,
         Some(k) => image.path.parent().unwrap_or(Path::new(".")).join(k),
