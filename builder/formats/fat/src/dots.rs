@@ -8,7 +8,7 @@
 //! top-level directories to cluster 0. Only images this crate just built are touched, so any
 //! unexpected layout is reported as an error rather than guessed at.
 
-use crate::FatError;
+use crate::{FatError, FatImage};
 
 const ENTRY: usize = 32;
 const ATTR_DIR: u8 = 0x10;
@@ -19,9 +19,10 @@ const DOTDOT: &[u8; 11] = b"..         ";
 
 struct Geo {
     cluster: usize,
-    fat_off: usize,
-    data_off: usize,
+    data_off: u64,
     root: u32,
+    /// The first FAT, read once.
+    fat: Vec<u8>,
 }
 
 fn u16_at(b: &[u8], o: usize) -> usize {
@@ -38,41 +39,79 @@ fn bad(detail: String) -> FatError {
     }
 }
 
+fn io(e: std::io::Error) -> FatError {
+    FatError::Io {
+        what: "the directory dot entries".into(),
+        source: e,
+    }
+}
+
 impl Geo {
-    fn read(img: &[u8]) -> Geo {
-        let sector = u16_at(img, 11);
-        let spc = img[13] as usize;
-        let reserved = u16_at(img, 14);
-        let fats = img[16] as usize;
-        let spf = u32_at(img, 36) as usize;
-        Geo {
+    fn read(img: &FatImage) -> Result<Geo, FatError> {
+        let mut b = [0u8; 512];
+        img.read_at(0, &mut b).map_err(io)?;
+        let sector = u16_at(&b, 11);
+        let spc = b[13] as usize;
+        let reserved = u16_at(&b, 14);
+        let fats = b[16] as usize;
+        let spf = u32_at(&b, 36) as usize;
+        let mut fat = vec![0u8; spf * sector];
+        img.read_at((reserved * sector) as u64, &mut fat)
+            .map_err(io)?;
+        Ok(Geo {
             cluster: sector * spc,
-            fat_off: reserved * sector,
-            data_off: (reserved + fats * spf) * sector,
-            root: u32_at(img, 44),
-        }
+            data_off: ((reserved + fats * spf) * sector) as u64,
+            root: u32_at(&b, 44),
+            fat,
+        })
     }
 
-    fn offset(&self, cluster: u32) -> usize {
-        self.data_off + (cluster as usize - 2) * self.cluster
+    fn offset(&self, cluster: u32) -> u64 {
+        self.data_off + (cluster as u64 - 2) * self.cluster as u64
     }
 
     /// The clusters of a chain, guarded against loops.
-    fn chain(&self, img: &[u8], first: u32) -> Result<Vec<u32>, FatError> {
+    fn chain(&self, first: u32) -> Result<Vec<u32>, FatError> {
         let mut out = vec![first];
         let mut c = first;
         loop {
-            let o = self.fat_off + 4 * c as usize;
-            let next = u32_at(img, o) & 0x0FFF_FFFF;
+            let o = 4 * c as usize;
+            if o + 4 > self.fat.len() {
+                return Err(bad(format!("cluster {c} is past the FAT")));
+            }
+            let next = u32_at(&self.fat, o) & 0x0FFF_FFFF;
             if next >= 0x0FFF_FFF8 {
                 return Ok(out);
             }
-            if next < 2 || out.len() > img.len() / self.cluster {
+            if next < 2 || out.len() > self.fat.len() / 4 {
                 return Err(bad(format!("broken cluster chain at {c}")));
             }
             out.push(next);
             c = next;
         }
+    }
+
+    /// First clusters of the subdirectories of the directory starting at `dir`.
+    fn subdirs(&self, img: &FatImage, dir: u32) -> Result<Vec<u32>, FatError> {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; self.cluster];
+        for c in self.chain(dir)? {
+            img.read_at(self.offset(c), &mut buf).map_err(io)?;
+            for e in buf.chunks_exact(ENTRY) {
+                if e[0] == 0 {
+                    return Ok(out);
+                }
+                let is_sub = e[0] != FREE
+                    && e[11] != ATTR_LFN
+                    && e[11] & ATTR_DIR != 0
+                    && &e[..11] != DOT
+                    && &e[..11] != DOTDOT;
+                if is_sub {
+                    out.push(first_cluster(e));
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -86,33 +125,18 @@ fn set_first_cluster(e: &mut [u8], c: u32) {
 }
 
 /// Rewrites "." and ".." of every directory below the root of a FAT32 image fatfs built.
-pub fn fix(img: &mut [u8]) -> Result<(), FatError> {
-    let g = Geo::read(img);
+pub fn fix(img: &mut FatImage) -> Result<(), FatError> {
+    let g = Geo::read(img)?;
     // (directory's first cluster, is a top-level directory)
-    let mut todo: Vec<(u32, bool)> = Vec::new();
-    let subdirs = |img: &[u8], dir: u32, top: bool, todo: &mut Vec<(u32, bool)>| {
-        for c in g.chain(img, dir)? {
-            let base = g.offset(c);
-            for e in img[base..base + g.cluster].chunks_exact(ENTRY) {
-                if e[0] == 0 {
-                    return Ok(());
-                }
-                let is_sub = e[0] != FREE
-                    && e[11] != ATTR_LFN
-                    && e[11] & ATTR_DIR != 0
-                    && &e[..11] != DOT
-                    && &e[..11] != DOTDOT;
-                if is_sub {
-                    todo.push((first_cluster(e), top));
-                }
-            }
-        }
-        Ok::<(), FatError>(())
-    };
-    subdirs(img, g.root, true, &mut todo)?;
+    let mut todo: Vec<(u32, bool)> = g
+        .subdirs(img, g.root)?
+        .into_iter()
+        .map(|c| (c, true))
+        .collect();
     while let Some((dir, top)) = todo.pop() {
         let base = g.offset(dir);
-        let slots = &img[base..base + 4 * ENTRY];
+        let mut slots = [0u8; 4 * ENTRY];
+        img.read_at(base, &mut slots).map_err(io)?;
         let (lfn1, dot, lfn2, dotdot) = (
             &slots[0..32],
             &slots[32..64],
@@ -128,18 +152,16 @@ pub fn fix(img: &mut [u8]) -> Result<(), FatError> {
                 "directory at cluster {dir} does not start with fatfs 0.3's dot entries"
             )));
         }
-        let dot = dot.to_vec();
-        let mut dotdot = dotdot.to_vec();
+        let mut fixed = [0u8; 4 * ENTRY];
+        fixed[..32].copy_from_slice(dot);
+        fixed[32..64].copy_from_slice(dotdot);
         if top {
-            set_first_cluster(&mut dotdot, 0);
+            set_first_cluster(&mut fixed[32..64], 0);
         }
-        let mut free = [0u8; ENTRY];
-        free[0] = FREE;
-        img[base..base + 32].copy_from_slice(&dot);
-        img[base + 32..base + 64].copy_from_slice(&dotdot);
-        img[base + 64..base + 96].copy_from_slice(&free);
-        img[base + 96..base + 128].copy_from_slice(&free);
-        subdirs(img, dir, false, &mut todo)?;
+        fixed[64] = FREE;
+        fixed[96] = FREE;
+        img.write_at(base, &fixed).map_err(io)?;
+        todo.extend(g.subdirs(img, dir)?.into_iter().map(|c| (c, false)));
     }
     Ok(())
 }

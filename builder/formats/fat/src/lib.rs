@@ -5,13 +5,15 @@
 mod dots;
 mod fsinfo;
 mod geometry;
+mod image;
 mod read;
 mod time;
 
 use std::collections::BTreeMap;
-use std::io::{self, Cursor, Write};
+use std::io::{self, Write};
 
 pub use geometry::FAT32_MIN_CLUSTERS;
+pub use image::FatImage;
 pub use read::{info, list, read_file, FatEntry, FatInfo};
 
 /// What went wrong building or reading a FAT image.
@@ -226,6 +228,12 @@ fn label_bytes(label: &str) -> Result<Option<[u8; 11]>, FatError> {
 /// The cluster size is the largest of 4096, 2048, 1024, 512 bytes that keeps the volume FAT32
 /// (at least 65525 clusters, with a small margin) and fits the files; a 64 MiB ESP gets 512.
 pub fn build(files: &[(String, Vec<u8>)], opts: &FatOptions) -> Result<Vec<u8>, FatError> {
+    Ok(build_image(files, opts)?.to_vec())
+}
+
+/// Like [`build`], but keeps the image sparse: memory holds only the written 64 KiB chunks,
+/// and the result streams into a disk layout as a [`eflow_extents::SparseRead`].
+pub fn build_image(files: &[(String, Vec<u8>)], opts: &FatOptions) -> Result<FatImage, FatError> {
     let size = opts.size;
     if size % geometry::SECTOR != 0 {
         return Err(FatError::InvalidSize {
@@ -265,7 +273,7 @@ pub fn build(files: &[(String, Vec<u8>)], opts: &FatOptions) -> Result<Vec<u8>, 
         let what = what.to_string();
         move |source| FatError::Io { what, source }
     };
-    let mut image = vec![0u8; size as usize];
+    let mut image = FatImage::new(size);
     let mut fmt = fatfs::FormatVolumeOptions::new()
         .bytes_per_sector(geometry::SECTOR as u16)
         .bytes_per_cluster(cluster as u32)
@@ -275,13 +283,12 @@ pub fn build(files: &[(String, Vec<u8>)], opts: &FatOptions) -> Result<Vec<u8>, 
     if let Some(l) = label {
         fmt = fmt.volume_label(l);
     }
-    fatfs::format_volume(Cursor::new(&mut image[..]), fmt)
-        .map_err(io_err("the boot sector and FATs"))?;
+    fatfs::format_volume(&mut image, fmt).map_err(io_err("the boot sector and FATs"))?;
     {
         let fs_opts = fatfs::FsOptions::new()
             .update_accessed_date(false)
             .time_provider(time::provider(opts.timestamp));
-        let fs = fatfs::FileSystem::new(Cursor::new(&mut image[..]), fs_opts)
+        let fs = fatfs::FileSystem::new(&mut image, fs_opts)
             .map_err(io_err("mounting the new volume"))?;
         if fs.fat_type() != fatfs::FatType::Fat32 {
             return Err(FatError::Io {

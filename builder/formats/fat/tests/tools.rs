@@ -221,3 +221,55 @@ fn damaged_images_are_errors_not_panics() {
     let garbage = vec![0x5Au8; 2 << 20];
     assert!(list(Cursor::new(&garbage)).is_err());
 }
+
+#[test]
+fn sparse_image_streams_the_same_bytes_with_little_memory() {
+    let files = esp_files();
+    let mut img = eflow_fat::build_image(&files, &opts(512 * MIB)).unwrap();
+    // 512 MiB volume, well under 1 MiB of files: only FATs, directories and data are resident.
+    assert!(img.resident() < 8 * MIB, "resident {}", img.resident());
+    let streamed = eflow_extents::read_all(&mut img).unwrap();
+    assert!(streamed == build(&files, &opts(512 * MIB)).unwrap());
+}
+
+#[test]
+fn esp_inside_a_gpt_disk_is_readable_by_mtools() {
+    use eflow_gpt::{plan, types, Gpt, Guid, PartSpec, Partition, Size};
+    let files = esp_files();
+    let planned = plan(
+        None,
+        &[PartSpec {
+            size: Size::Bytes(64 * MIB),
+            min: min_size(&files),
+        }],
+    )
+    .unwrap();
+    let (first, last) = planned.ranges[0];
+    let gpt = Gpt {
+        disk_guid: Guid::from_seed(b"t", "disk"),
+        disk_size: planned.disk_size,
+        partitions: vec![Partition {
+            type_guid: types::ESP,
+            unique_guid: Guid::from_seed(b"t", "esp"),
+            name: "esp".into(),
+            first_lba: first,
+            last_lba: last,
+            attributes: 0,
+        }],
+    };
+    let esp = eflow_fat::build_image(&files, &opts((last + 1 - first) * 512)).unwrap();
+    let mut layout = eflow_extents::Layout::new(gpt.disk_size);
+    gpt.place(&mut layout).unwrap();
+    layout.place(first * 512, Box::new(esp)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("disk.raw");
+    let mut f = std::fs::File::create(&disk).unwrap();
+    eflow_extents::write_raw(&mut layout, &mut f).unwrap();
+    drop(f);
+    let target = format!("{}@@{}", disk.display(), first * 512);
+    let (ok, out, text) = run("mcopy", &["-i", &target, "::/EFI/BOOT/BOOTX64.EFI", "-"]);
+    assert!(ok, "mcopy from the ESP partition: {text}");
+    assert_eq!(out, files[0].1);
+    let (ok, _, text) = run("sgdisk", &["-v", disk.to_str().unwrap()]);
+    assert!(ok && text.contains("No problems found"), "{text}");
+}
