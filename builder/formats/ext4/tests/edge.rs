@@ -235,7 +235,7 @@ fn min_size_fits_and_too_small_is_an_error() {
             .unwrap();
     }
     let m = min_size(&t);
-    assert!(m >= 50 << 20 && m < 100 << 20, "min_size {m}");
+    assert!((50 << 20..100 << 20).contains(&m), "min_size {m}");
     let dir = tempfile::tempdir().unwrap();
     let img = write_image(&t, &opts(m), dir.path(), "min.img");
     assert_fsck_clean(&img);
