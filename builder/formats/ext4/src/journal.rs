@@ -24,13 +24,3 @@ pub fn superblock(blocks: u32, fs_uuid: &[u8; 16]) -> Vec<u8> {
     b[0x30..0x40].copy_from_slice(fs_uuid);
     b
 }
-
-/// Checks that a block looks like a clean jbd2 superblock (for the reader's summary).
-pub fn is_clean_superblock(b: &[u8]) -> bool {
-    let get = |off: usize| {
-        b.get(off..off + 4)
-            .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-            .unwrap_or(0)
-    };
-    get(0) == MAGIC && get(0x1C) == 0
-}

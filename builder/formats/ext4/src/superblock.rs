@@ -43,6 +43,8 @@ pub const RO_COMPAT_METADATA_CSUM: u32 = 0x400;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Superblock {
     pub inodes_count: u32,
+    /// Block of the primary superblock (0 with 4 KiB blocks, 1 with 1 KiB blocks).
+    pub first_data_block: u32,
     pub blocks_count: u64,
     pub r_blocks_count: u64,
     pub free_blocks: u64,
@@ -90,7 +92,7 @@ impl Superblock {
         put32(&mut b, 0x08, self.r_blocks_count as u32);
         put32(&mut b, 0x0C, self.free_blocks as u32);
         put32(&mut b, 0x10, self.free_inodes);
-        put32(&mut b, 0x14, 0); // s_first_data_block: 0 with 4 KiB blocks
+        put32(&mut b, 0x14, self.first_data_block);
         put32(&mut b, 0x18, self.log_block_size);
         put32(&mut b, 0x1C, self.log_block_size); // s_log_cluster_size
         put32(&mut b, 0x20, self.blocks_per_group);
@@ -158,6 +160,7 @@ impl Superblock {
         }
         let sb = Superblock {
             inodes_count: get32(b, 0x00),
+            first_data_block: get32(b, 0x14),
             blocks_count: get32(b, 0x04) as u64 | (get32(b, 0x150) as u64) << 32,
             r_blocks_count: get32(b, 0x08) as u64 | (get32(b, 0x154) as u64) << 32,
             free_blocks: get32(b, 0x0C) as u64 | (get32(b, 0x158) as u64) << 32,

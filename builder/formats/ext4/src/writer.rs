@@ -724,6 +724,7 @@ pub fn write(tree: &Tree, opts: &Options) -> Result<Ext4Image, Error> {
     let fixed: u64 = geo.fixed_ranges().iter().map(|(_, l)| l).sum();
     let mut sb = Superblock {
         inodes_count: geo.inodes() as u32,
+        first_data_block: 0,
         blocks_count: geo.blocks,
         r_blocks_count: geo.reserved_blocks(),
         free_blocks: total_free_blocks,

@@ -186,15 +186,6 @@ pub fn encode_block(attrs: &[Attr], refcount: u32, blocknr: u64, fs_seed: u32) -
     Some(b)
 }
 
-/// Sets the checksum of an xattr block again after `refcount` changed.
-pub fn set_refcount(b: &mut [u8], refcount: u32, blocknr: u64, fs_seed: u32) {
-    put32(b, 4, refcount);
-    put32(b, 16, 0);
-    let c = crc32c_raw(fs_seed, &blocknr.to_le_bytes());
-    let c = crc32c_raw(c, b);
-    put32(b, 16, c);
-}
-
 /// Full attribute name from index and suffix, or None for unknown indexes.
 fn full_name(index: u8, name: &[u8]) -> Option<String> {
     let prefix = PREFIXES.iter().find(|(_, i)| *i == index)?.0;
