@@ -7,6 +7,8 @@ use crate::geometry::INODE_SIZE;
 
 /// i_flags: the inode uses an extent tree.
 pub const FL_EXTENTS: u32 = 0x80000;
+/// i_flags: a directory with a hash index (htree).
+pub const FL_INDEX: u32 = 0x1000;
 /// Bytes of extra inode fields (mke2fs default, s_want_extra_isize).
 pub const EXTRA_ISIZE: u16 = 32;
 /// Offset where in-inode extended attributes start (128 + extra).

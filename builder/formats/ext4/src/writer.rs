@@ -16,10 +16,10 @@ use crate::geometry::{
 };
 use crate::group_desc::{GroupDesc, BG_INODE_ZEROED};
 use crate::image::{Ext4Image, FileSource, Piece};
-use crate::inode::{mode, Inode, FL_EXTENTS};
+use crate::inode::{mode, Inode, FL_EXTENTS, FL_INDEX};
 use crate::superblock::*;
 use crate::xattr::{self, Attr};
-use crate::{journal, resize};
+use crate::{htree, journal, resize};
 
 /// What to make: size and the identity of the filesystem.
 #[derive(Clone, Debug)]
@@ -54,6 +54,8 @@ struct Node<'a> {
     leaf_blocks: Vec<u64>,
     xattr_block: u64,
     xattr_area: Vec<u8>,
+    /// A directory with a hash index.
+    indexed: bool,
 }
 
 impl<'a> Node<'a> {
@@ -67,6 +69,7 @@ impl<'a> Node<'a> {
             leaf_blocks: Vec::new(),
             xattr_block: 0,
             xattr_area: Vec::new(),
+            indexed: false,
         }
     }
 }
@@ -237,6 +240,9 @@ fn needs(tree: &Tree) -> Needs {
                     dir::blocks_needed(names.chain((path == "/").then_some(&b"lost+found"[..])));
                 if path == "/lost+found" {
                     n = n.max(LOST_FOUND_BLOCKS);
+                } else if n > 1 {
+                    // Indexed: root, interior nodes, leaves split at hash boundaries.
+                    n += 2 + n / 256;
                 }
                 blocks += n;
             }
@@ -377,10 +383,45 @@ pub fn write(tree: &Tree, opts: &Options) -> Result<Ext4Image, Error> {
         dir_lists.push((ino, list));
     }
     for (ino, list) in &dir_lists {
-        let mut nb = dir::blocks_needed(list.iter().map(|(n, _, _)| n.as_bytes()));
-        if *ino == LOST_FOUND_INO {
-            nb = nb.max(LOST_FOUND_BLOCKS);
-        }
+        let path = num.nodes[*ino as usize - 1]
+            .as_ref()
+            .expect("directory node")
+            .path;
+        let parent = if *ino == ROOT_INO || *ino == LOST_FOUND_INO {
+            ROOT_INO
+        } else {
+            num.ino_of[eflow_tree::parent(path)]
+        };
+        let entries: Vec<DirEntry> = list
+            .iter()
+            .map(|(n, i, t)| DirEntry {
+                name: n.as_bytes(),
+                ino: *i,
+                ftype: *t,
+            })
+            .collect();
+        let iseed = inode_seed(seed, *ino, 0);
+        let linear_blocks = dir::blocks_needed(list.iter().map(|(n, _, _)| n.as_bytes()));
+        // Directories of more than one block get a hash index, as the kernel gives them
+        // when they grow; lost+found stays linear and pre-sized for e2fsck, as mke2fs makes it.
+        let indexed = linear_blocks > 1 && *ino != LOST_FOUND_INO;
+        let bytes = if indexed {
+            htree::encode(*ino, parent, &entries, &opts.hash_seed, iseed).map_err(|e| match e {
+                Error::Unsupported { reason, .. } => Error::Unsupported {
+                    path: path.into(),
+                    reason,
+                },
+                e => e,
+            })?
+        } else {
+            let min = if *ino == LOST_FOUND_INO {
+                LOST_FOUND_BLOCKS
+            } else {
+                1
+            };
+            dir::encode(*ino, parent, &entries, min, iseed)
+        };
+        let nb = bytes.len() as u64 / BLOCK_SIZE;
         let runs = alloc
             .alloc_runs(nb)
             .ok_or_else(|| no_space(tree, opts, &alloc))?;
@@ -394,31 +435,7 @@ pub fn write(tree: &Tree, opts: &Options) -> Result<Ext4Image, Error> {
         runs_to_extents(&runs, 0, &mut node.extents);
         node.data_blocks = nb;
         node.links = 2 + subdirs;
-    }
-    for (ino, list) in &dir_lists {
-        let node = num.nodes[*ino as usize - 1]
-            .as_ref()
-            .expect("directory node");
-        let parent = if *ino == ROOT_INO || *ino == LOST_FOUND_INO {
-            ROOT_INO
-        } else {
-            num.ino_of[eflow_tree::parent(node.path)]
-        };
-        let entries: Vec<DirEntry> = list
-            .iter()
-            .map(|(n, i, t)| DirEntry {
-                name: n.as_bytes(),
-                ino: *i,
-                ftype: *t,
-            })
-            .collect();
-        let bytes = dir::encode(
-            *ino,
-            parent,
-            &entries,
-            node.data_blocks,
-            inode_seed(seed, *ino, 0),
-        );
+        node.indexed = indexed;
         let mut off = 0usize;
         for e in &node.extents {
             let len = e.len as usize * BLOCK_SIZE as usize;
@@ -620,7 +637,7 @@ pub fn write(tree: &Tree, opts: &Options) -> Result<Ext4Image, Error> {
         match &e.kind {
             Kind::Dir => {
                 inode.size = n.data_blocks * BLOCK_SIZE;
-                inode.flags = FL_EXTENTS;
+                inode.flags = FL_EXTENTS | if n.indexed { FL_INDEX } else { 0 };
                 inode.block = root;
                 // dir_nlink: a count that would overflow becomes 1 ("many").
                 if n.links >= 65000 {

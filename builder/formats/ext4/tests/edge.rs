@@ -116,10 +116,43 @@ fn directory_with_20000_entries() {
     t.mkdir_p("/many/sub").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let img = write_image(&t, &opts(256 << 20), dir.path(), "many.img");
+    if let Ok(keep) = std::env::var("EXT4_KEEP_IMAGE") {
+        std::fs::copy(&img, keep).unwrap();
+    }
     assert_fsck_clean(&img);
+    let out = debugfs(&img, "htree /many");
+    assert!(
+        out.contains("Root node dump") && out.contains("Indirect levels: 0"),
+        "{out}"
+    );
     let out = debugfs(&img, "ls /many");
     assert!(out.contains("entry-019999-with-a-longer-name"));
     assert!(out.contains("entry-000000-with-a-longer-name"));
+}
+
+#[test]
+fn directory_with_a_two_level_index() {
+    // 10,000 names of 240+ bytes: ~15 per leaf, ~670 leaves, more than a root's 507 slots.
+    let mut t = Tree::new();
+    t.mkdir_p("/d").unwrap();
+    for i in 0..10_000 {
+        t.insert(
+            &format!("/d/{i:05}{}", "n".repeat(240)),
+            Entry::file(vec![], 0o644),
+        )
+        .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = write_image(&t, &opts(256 << 20), dir.path(), "deep.img");
+    assert_fsck_clean(&img);
+    let out = debugfs(&img, "htree /d");
+    assert!(
+        out.contains("Indirect levels: 1"),
+        "{}",
+        &out[..out.len().min(2000)]
+    );
+    let out = debugfs(&img, &format!("stat /d/09999{}", "n".repeat(240)));
+    assert!(out.contains("Type: regular"), "{out}");
 }
 
 #[test]
