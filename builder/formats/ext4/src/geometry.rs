@@ -154,7 +154,12 @@ impl Geometry {
                 });
             }
             let end = start + 2 * n as u64 + n as u64 * itable_blocks as u64;
-            if end > blocks {
+            // The packed tables must not run into a later group's superblock copy.
+            let hits_backup = (g + 1..groups).filter(|h| has_super(*h)).any(|h| {
+                let s = h as u64 * BLOCKS_PER_GROUP as u64;
+                s < end
+            });
+            if end > blocks || hits_backup {
                 return Err(Error::TooManyInodes {
                     size,
                     needed: min_inodes,
@@ -255,6 +260,14 @@ mod tests {
     fn sparse_super_groups() {
         let v: Vec<u32> = (0..50).filter(|g| has_super(*g)).collect();
         assert_eq!(v, vec![0, 1, 3, 5, 7, 9, 25, 27, 49]);
+    }
+
+    #[test]
+    fn inode_heavy_layouts_avoid_backup_superblocks() {
+        // 6 GiB with 4x the default inodes: 16 tables of 2048 blocks would hit group 1's copy.
+        assert!(Geometry::new(6 << 30, 1_572_864).is_err());
+        let g = Geometry::new(6 << 30, 600_000).unwrap();
+        assert!(g.meta[15].inode_table + g.itable_blocks as u64 <= 32768);
     }
 
     #[test]

@@ -555,10 +555,18 @@ pub fn write(tree: &Tree, opts: &Options) -> Result<Ext4Image, Error> {
 
     // Inodes.
     let time = opts.timestamp;
-    let mut itable = vec![0u8; max_ino as usize * INODE_SIZE as usize];
+    // One buffer per group, covering its used inodes in whole blocks (the rest stays zero
+    // on disk and is never materialized).
+    let mut itables: Vec<Vec<u8>> = (0..geo.groups)
+        .map(|g| {
+            let used = max_ino.saturating_sub(g * ipg).min(ipg) as usize;
+            vec![0u8; (used * INODE_SIZE as usize).next_multiple_of(BLOCK_SIZE as usize)]
+        })
+        .collect();
     let mut put_inode = |ino: u32, inode: &Inode| {
-        let off = (ino as usize - 1) * INODE_SIZE as usize;
-        itable[off..off + INODE_SIZE as usize].copy_from_slice(&inode.encode(ino, seed));
+        let g = ((ino - 1) / ipg) as usize;
+        let off = ((ino - 1) % ipg) as usize * INODE_SIZE as usize;
+        itables[g][off..off + INODE_SIZE as usize].copy_from_slice(&inode.encode(ino, seed));
     };
     for ino in 1..FIRST_INO {
         if ino == ROOT_INO {
@@ -714,15 +722,11 @@ pub fn write(tree: &Tree, opts: &Options) -> Result<Ext4Image, Error> {
         total_free_inodes += (ipg - used_inodes) as u64;
         pieces.push(mem(m.block_bitmap, bb));
         pieces.push(mem(m.inode_bitmap, ib));
-        if used_inodes > 0 {
-            let start = (first as usize - 1) * INODE_SIZE as usize;
-            let end = (first as usize - 1 + used_inodes as usize) * INODE_SIZE as usize;
-            let mut t = itable[start..end].to_vec();
-            t.resize(t.len().next_multiple_of(BLOCK_SIZE as usize), 0);
+        let t = std::mem::take(&mut itables[g as usize]);
+        if !t.is_empty() {
             pieces.push(mem(m.inode_table, t));
         }
     }
-    drop(itable);
 
     // Superblock and its backups, with the GDT.
     let mut volume_name = [0u8; 16];

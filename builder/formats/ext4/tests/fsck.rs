@@ -84,3 +84,18 @@ fn every_file_type_is_clean() {
     let img = write_image(&t, &opts(256 << 20), dir.path(), "types.img");
     assert_fsck_clean(&img);
 }
+
+#[test]
+fn more_files_than_default_inodes_is_clean() {
+    // 32 MiB gets 8192 inodes by the 16 KiB ratio; the writer grows the inode tables.
+    let mut t = Tree::new();
+    t.mkdir_p("/d").unwrap();
+    for i in 0..10_000 {
+        t.insert(&format!("/d/{i}"), Entry::file(vec![], 0o644))
+            .unwrap();
+    }
+    assert!(eflow_ext4::min_size(&t) <= 32 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let img = write_image(&t, &opts(32 << 20), dir.path(), "inodes.img");
+    assert_fsck_clean(&img);
+}

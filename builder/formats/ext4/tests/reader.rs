@@ -30,6 +30,14 @@ fn sample_tree() -> Tree {
         .insert("security.capability".into(), vec![1, 2, 3, 4]);
     x.xattrs.insert("user.big".into(), vec![5; 500]);
     t.insert("/etc/x", x).unwrap();
+    t.mkdir_p("/big").unwrap();
+    for i in 0..600 {
+        t.insert(
+            &format!("/big/entry-number-{i}"),
+            Entry::file(vec![i as u8], 0o644),
+        )
+        .unwrap();
+    }
     t
 }
 
@@ -68,6 +76,12 @@ fn reads_back_what_the_writer_wrote() {
     assert_eq!(x["security.capability"], vec![1, 2, 3, 4]);
     assert_eq!(x["user.big"], vec![5; 500]);
     assert!(r.stat("/nope").is_err());
+    // An indexed directory lists and looks up like a linear one.
+    assert_eq!(r.list_dir("/big").unwrap().len(), 600);
+    assert_eq!(
+        r.read_file("/big/entry-number-599").unwrap(),
+        vec![(599 % 256) as u8]
+    );
 }
 
 #[test]
