@@ -1,0 +1,69 @@
+//! Shared helpers for the integration tests: write a Tree to a raw file and run e2fsprogs.
+
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use eflow_ext4::{write, Options};
+use eflow_tree::Tree;
+
+/// Options with fixed identity for tests.
+pub fn opts(size: u64) -> Options {
+    Options {
+        size,
+        uuid: *b"0123456789abcdef",
+        hash_seed: *b"fedcba9876543210",
+        label: "eflow-root".into(),
+        timestamp: 1_700_000_000,
+    }
+}
+
+/// Writes the tree to `dir/name` as a raw image and returns its path.
+pub fn write_image(tree: &Tree, o: &Options, dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let mut img = write(tree, o).expect("ext4 write");
+    let mut f = File::create(&path).unwrap();
+    eflow_extents::write_raw(&mut img, &mut f).expect("write_raw");
+    path
+}
+
+/// Runs a tool, failing clearly when it is not installed.
+pub fn run(tool: &str, args: &[&str]) -> (i32, String) {
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} is required for this test (install e2fsprogs): {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// `e2fsck -fn` must exit 0 and report no problem.
+pub fn assert_fsck_clean(img: &Path) {
+    let (code, out) = run("e2fsck", &["-fn", img.to_str().unwrap()]);
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| {
+            !(l.starts_with("e2fsck ")
+                || l.starts_with("Pass ")
+                || (l.contains(" files (") && l.ends_with(" blocks"))
+                || l.trim().is_empty())
+        })
+        .collect();
+    assert!(
+        code == 0 && lines.is_empty(),
+        "e2fsck -fn exit {code}, unexpected output:\n{out}"
+    );
+}
+
+/// debugfs -R CMD output.
+pub fn debugfs(img: &Path, cmd: &str) -> String {
+    let (code, out) = run("debugfs", &["-R", cmd, img.to_str().unwrap()]);
+    assert_eq!(code, 0, "debugfs -R {cmd:?} failed: {out}");
+    out
+}

@@ -1,0 +1,101 @@
+//! Images written from Trees must pass `e2fsck -fn` without a single complaint.
+
+mod common;
+
+use common::*;
+use eflow_tree::{Entry, Kind, Tree};
+
+fn small_tree() -> Tree {
+    let mut t = Tree::new();
+    t.mkdir_p("/usr/bin").unwrap();
+    t.mkdir_p("/etc").unwrap();
+    t.insert(
+        "/etc/hostname",
+        Entry::file("eflow\n", 0o644).at(1_600_000_000),
+    )
+    .unwrap();
+    t.insert("/usr/bin/tool", Entry::file(vec![7u8; 100_000], 0o755))
+        .unwrap();
+    t.insert("/bin", Entry::symlink("usr/bin")).unwrap();
+    t
+}
+
+#[test]
+fn empty_filesystem_is_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = write_image(&Tree::new(), &opts(64 << 20), dir.path(), "empty.img");
+    assert_fsck_clean(&img);
+}
+
+#[test]
+fn small_tree_is_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = write_image(&small_tree(), &opts(1 << 30), dir.path(), "small.img");
+    assert_fsck_clean(&img);
+}
+
+#[test]
+fn every_file_type_is_clean() {
+    let mut t = small_tree();
+    t.mkdir_p("/dev").unwrap();
+    t.insert(
+        "/dev/null",
+        Entry::new(Kind::CharDevice { major: 1, minor: 3 }, 0o666),
+    )
+    .unwrap();
+    t.insert(
+        "/dev/big",
+        Entry::new(
+            Kind::BlockDevice {
+                major: 259,
+                minor: 70000,
+            },
+            0o660,
+        ),
+    )
+    .unwrap();
+    t.insert("/dev/fifo", Entry::new(Kind::Fifo, 0o600))
+        .unwrap();
+    t.insert("/dev/sock", Entry::new(Kind::Socket, 0o600))
+        .unwrap();
+    t.insert("/long", Entry::symlink("x".repeat(300))).unwrap();
+    t.insert(
+        "/dev/hl",
+        Entry::new(
+            Kind::HardLink {
+                target: "/etc/hostname".into(),
+            },
+            0o644,
+        ),
+    )
+    .unwrap();
+    let mut cap = Entry::file(vec![1u8; 10], 0o755);
+    cap.xattrs.insert(
+        "security.capability".into(),
+        vec![1, 0, 0, 2, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    );
+    t.insert("/usr/bin/ping", cap).unwrap();
+    let mut big = Entry::file(vec![2u8; 10], 0o644);
+    big.xattrs.insert("user.big".into(), vec![3u8; 1000]);
+    big.xattrs.insert("trusted.x".into(), vec![4u8; 10]);
+    t.insert("/etc/big1", big.clone()).unwrap();
+    t.insert("/etc/big2", big).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let img = write_image(&t, &opts(256 << 20), dir.path(), "types.img");
+    assert_fsck_clean(&img);
+}
+
+#[test]
+fn more_files_than_default_inodes_is_clean() {
+    // 32 MiB gets 8192 inodes by the 16 KiB ratio; the writer grows the inode tables.
+    let mut t = Tree::new();
+    t.mkdir_p("/d").unwrap();
+    for i in 0..10_000 {
+        t.insert(&format!("/d/{i}"), Entry::file(vec![], 0o644))
+            .unwrap();
+    }
+    assert!(eflow_ext4::min_size(&t) <= 32 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let img = write_image(&t, &opts(32 << 20), dir.path(), "inodes.img");
+    assert_fsck_clean(&img);
+}
