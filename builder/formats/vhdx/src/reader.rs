@@ -114,9 +114,10 @@ impl fmt::Display for Info {
     }
 }
 
-/// A validated VHDX file, readable as a sparse stream of its virtual disk.
-pub struct Reader {
-    file: File,
+/// A validated VHDX file, readable as a sparse stream of its virtual disk. Any seekable
+/// byte source works (a `File` by default; a `Cursor` in tests and fuzzing).
+pub struct Reader<F = File> {
+    file: F,
     info: Info,
     geo: Geometry,
     bat: Vec<u64>,
@@ -124,8 +125,8 @@ pub struct Reader {
 }
 
 /// Reads `len` bytes at `off`, or says which structure the file ends inside.
-fn read_at(
-    file: &mut File,
+fn read_at<F: Read + Seek>(
+    file: &mut F,
     file_size: u64,
     off: u64,
     len: usize,
@@ -160,10 +161,10 @@ struct Span {
     end: u64,
 }
 
-impl Reader {
+impl<F: Read + Seek> Reader<F> {
     /// Opens and validates a VHDX file (read only; nothing is written to it).
-    pub fn open(mut file: File) -> Result<Reader, Error> {
-        let fsz = file.metadata()?.len();
+    pub fn open(mut file: F) -> Result<Reader<F>, Error> {
+        let fsz = file.seek(SeekFrom::End(0))?;
         let f = &mut file;
         let id = read_at(f, fsz, 0, ident::SIZE, "file type identifier")?;
         let creator = ident::parse(&id)?;
@@ -475,7 +476,7 @@ impl Reader {
     }
 }
 
-impl SparseRead for Reader {
+impl<F: Read + Seek> SparseRead for Reader<F> {
     fn size(&self) -> u64 {
         self.info.virtual_size
     }
