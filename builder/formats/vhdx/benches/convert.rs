@@ -1,0 +1,184 @@
+//! Raw -> VHDX conversion speed and output size against `qemu-img convert -O vhdx`.
+//!
+//! Run: `cargo bench -p eflow-vhdx --bench convert` (needs qemu-img; uses ~4 GiB of /tmp or
+//! $TMPDIR). Input: a 4 GiB sparse raw disk holding 1 GiB of pseudo-random data in 1 MiB
+//! runs, half of them block aligned, half straddling two blocks.
+
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use eflow_extents::RawFile;
+use eflow_vhdx::{write, Options};
+
+const MIB: u64 = 1 << 20;
+const RUNS: usize = 5;
+/// Whether outputs are flushed to disk inside the timing. qemu-img convert's default output
+/// cache mode is `unsafe` (no flush), so the default comparison flushes neither; set
+/// EFLOW_BENCH_SYNC=1 to flush both (ours with fsync, qemu-img with `-t writeback`).
+static SYNC: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| std::env::var_os("EFLOW_BENCH_SYNC").is_some());
+
+fn make_input(path: &Path) {
+    let f = File::create(path).unwrap();
+    f.set_len(4096 * MIB).unwrap();
+    let mut x: u64 = 0x1234_5678_9abc_def1;
+    let mut next = move || {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    // 1024 distinct 1 MiB slots out of the first 4094, picked pseudo-randomly.
+    let mut slots: Vec<u64> = (0..4094).collect();
+    for i in (1..slots.len()).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        slots.swap(i, j);
+    }
+    let mut picked: Vec<u64> = slots[..1024].to_vec();
+    picked.sort_unstable();
+    let mut buf = vec![0u8; MIB as usize];
+    for (n, slot) in picked.iter().enumerate() {
+        for c in buf.chunks_exact_mut(8) {
+            c.copy_from_slice(&next().to_le_bytes());
+        }
+        let off = slot * MIB + if n % 2 == 1 { MIB / 2 } else { 0 };
+        f.write_all_at(&buf, off).unwrap();
+    }
+    f.sync_all().unwrap();
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// CPU time (user + system) used so far by this process (`who` = RUSAGE_SELF) or by its
+/// waited-for children (RUSAGE_CHILDREN). The host is shared by many jobs, so wall time
+/// varies with load; CPU time shows the work each tool does.
+fn cpu(who: libc::c_int) -> Duration {
+    // SAFETY: getrusage fills the struct we pass; all-zero is a valid initial value.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe { libc::getrusage(who, &mut u) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+/// One timed run: (wall time, CPU time).
+type Timing = (Duration, Duration);
+
+fn medians(v: &[Timing]) -> Timing {
+    (
+        median(v.iter().map(|t| t.0).collect()),
+        median(v.iter().map(|t| t.1).collect()),
+    )
+}
+
+fn sizes(p: &Path) -> (u64, u64) {
+    let m = std::fs::metadata(p).unwrap();
+    (m.len(), m.blocks() * 512)
+}
+
+/// Starts every timed run alike: no old output to delete, no dirty pages of earlier runs
+/// waiting to be written back (the host is shared; writeback would land on whoever runs next).
+fn settle(out: &Path) {
+    let _ = std::fs::remove_file(out);
+    let st = Command::new("sync").status().expect("sync");
+    assert!(st.success());
+}
+
+fn time_ours(input: &Path, out: &Path) -> Timing {
+    settle(out);
+    let c = cpu(libc::RUSAGE_SELF);
+    let t = Instant::now();
+    let mut src = RawFile::new(File::open(input).unwrap()).unwrap();
+    let mut f = File::create(out).unwrap();
+    write(&mut src, &mut f, &Options::default()).unwrap();
+    if *SYNC {
+        f.sync_all().unwrap();
+    }
+    (t.elapsed(), cpu(libc::RUSAGE_SELF) - c)
+}
+
+fn time_qemu(input: &Path, out: &Path, opts: &[&str]) -> Timing {
+    settle(out);
+    let c0 = cpu(libc::RUSAGE_CHILDREN);
+    let t = Instant::now();
+    let mut c = Command::new("qemu-img");
+    c.args(["convert", "-f", "raw", "-O", "vhdx"]).args(opts);
+    if *SYNC {
+        c.args(["-t", "writeback"]);
+    }
+    c.arg(input).arg(out);
+    let st = c.status().expect("qemu-img is needed for this benchmark");
+    assert!(st.success(), "qemu-img convert failed");
+    (t.elapsed(), cpu(libc::RUSAGE_CHILDREN) - c0)
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.raw");
+    eprintln!("making a 4 GiB sparse raw disk with 1 GiB of data...");
+    make_input(&input);
+    let ours_p = dir.path().join("ours.vhdx");
+    let q_p = dir.path().join("qemu.vhdx");
+    let q1_p = dir.path().join("qemu-1m.vhdx");
+    // Warm the page cache for everyone alike.
+    time_qemu(&input, &q_p, &[]);
+    let mut ours = Vec::new();
+    let mut q = Vec::new();
+    let mut q1 = Vec::new();
+    for _ in 0..RUNS {
+        ours.push(time_ours(&input, &ours_p));
+        q.push(time_qemu(&input, &q_p, &[]));
+        q1.push(time_qemu(&input, &q1_p, &["-o", "block_size=1M"]));
+    }
+    let (o, qd, q1d) = (medians(&ours), medians(&q), medians(&q1));
+    let (os, qs, q1s) = (sizes(&ours_p), sizes(&q_p), sizes(&q1_p));
+    // Sanity: qemu-img agrees the outputs hold the input.
+    for p in [&ours_p, &q1_p] {
+        let st = Command::new("qemu-img")
+            .args(["compare", "-q", "-f", "vhdx", "-F", "raw"])
+            .arg(p)
+            .arg(&input)
+            .status()
+            .unwrap();
+        assert!(st.success(), "{} differs from the input", p.display());
+    }
+    println!(
+        "raw -> VHDX, 4 GiB virtual, 1 GiB data, median of {RUNS} runs, outputs {}",
+        if *SYNC {
+            "flushed to disk"
+        } else {
+            "left in the page cache (qemu-img's default)"
+        }
+    );
+    let line = |name: &str, t: Timing, sz: (u64, u64)| {
+        println!(
+            "  {name:<28} wall {:>7.3} s  cpu {:>7.3} s  file {:>11} bytes, {:>11} allocated",
+            t.0.as_secs_f64(),
+            t.1.as_secs_f64(),
+            sz.0,
+            sz.1
+        )
+    };
+    line("eflow-vhdx (1 MiB blocks)", o, os);
+    line("qemu-img (default blocks)", qd, qs);
+    line("qemu-img -o block_size=1M", q1d, q1s);
+    let r = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    println!(
+        "  time ratio ours/qemu: wall {:.3} (default), {:.3} (1M blocks); cpu {:.3} (default), {:.3} (1M blocks); target <= 1.0",
+        r(o.0, qd.0),
+        r(o.0, q1d.0),
+        r(o.1, qd.1),
+        r(o.1, q1d.1)
+    );
+    println!(
+        "  size ratio ours/qemu: {:.3} (default), {:.3} (1M blocks); target <= 1.0",
+        os.0 as f64 / qs.0 as f64,
+        os.0 as f64 / q1s.0 as f64
+    );
+}

@@ -1,0 +1,64 @@
+//! The fixed VHD writer judged by qemu-img's vpc driver and libvhdi's vhdiinfo.
+
+mod common;
+
+use std::fs::File;
+
+use common::*;
+use eflow_extents::RawFile;
+use eflow_vhdx::{write_vhd_fixed, VhdOptions};
+
+const MIB: u64 = 1 << 20;
+
+#[test]
+fn fixed_vhd_read_by_qemu_and_libvhdi() {
+    let d = tempfile::tempdir().unwrap();
+    let raw = d.path().join("d.raw");
+    let size = 130 * MIB;
+    make_raw(
+        &raw,
+        size,
+        &[
+            (0, pseudo_random(1, 70_000)),
+            (size - 4096, pseudo_random(2, 4096)),
+        ],
+    );
+    let vhd = d.path().join("d.vhd");
+    let opts = VhdOptions {
+        seed: [3; 32],
+        timestamp: 788_918_400, // 2025-01-01 in seconds since 2000-01-01
+        ..VhdOptions::default()
+    };
+    let mut src = RawFile::new(File::open(&raw).unwrap()).unwrap();
+    let s = write_vhd_fixed(&mut src, &mut File::create(&vhd).unwrap(), &opts).unwrap();
+    assert_eq!(s.file_size, size + 512);
+    let (v, r) = (vhd.to_str().unwrap(), raw.to_str().unwrap());
+    let info = run("qemu-img", &["info", "-f", "vpc", v]);
+    assert!(info.contains(&format!("({size} bytes)")), "{info}");
+    let cmp = run("qemu-img", &["compare", "-f", "vpc", "-F", "raw", v, r]);
+    assert!(cmp.contains("Images are identical"), "{cmp}");
+    let info = run("vhdiinfo", &[v]);
+    assert!(info.contains("VHD (version 1)"), "{info}");
+    assert!(info.contains("Disk type\t\t: Fixed"), "{info}");
+    assert!(info.contains(&format!("({size} bytes)")), "{info}");
+    // Reproducible.
+    let first = std::fs::read(&vhd).unwrap();
+    let mut src = RawFile::new(File::open(&raw).unwrap()).unwrap();
+    write_vhd_fixed(&mut src, &mut File::create(&vhd).unwrap(), &opts).unwrap();
+    assert!(std::fs::read(&vhd).unwrap() == first);
+}
+
+#[test]
+fn size_not_whole_mib_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let raw = d.path().join("odd.raw");
+    make_raw(&raw, 10 * MIB + 512, &[]);
+    let mut src = RawFile::new(File::open(&raw).unwrap()).unwrap();
+    let e = write_vhd_fixed(
+        &mut src,
+        &mut File::create(d.path().join("odd.vhd")).unwrap(),
+        &VhdOptions::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("whole number of MiB"), "{e}");
+}
