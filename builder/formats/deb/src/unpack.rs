@@ -398,12 +398,14 @@ pub fn apply(
                 let real = match tentry.map(|t| &t.kind) {
                     Some(Kind::HardLink { target }) => target.clone(),
                     Some(Kind::File { .. }) => tphys.clone(),
-                    _ => return Err(entry_err(
-                        &e.raw,
-                        format!(
+                    _ => {
+                        return Err(entry_err(
+                            &e.raw,
+                            format!(
                             "hard link to {target}, which is no longer a regular file in the tree"
                         ),
-                    )),
+                        ))
+                    }
                 };
                 let fp = tree
                     .get(&real)
