@@ -153,3 +153,66 @@ fn dpkg_reads_the_database() {
     let theirs = std::fs::read_to_string(root.path().join("var/lib/dpkg/status")).unwrap();
     assert_eq!(ours, theirs, "dpkg rewrote the status file differently");
 }
+
+/// Installs every .deb of $EFLOW_DEB_DIR together on merged /usr, writes the database and
+/// lets dpkg audit and verify it (run with `cargo test -p eflow-deb -- --ignored`).
+#[test]
+#[ignore]
+fn every_deb_in_eflow_deb_dir_installs_together_and_verifies() {
+    let dir =
+        std::env::var("EFLOW_DEB_DIR").expect("set EFLOW_DEB_DIR to a directory of .deb files");
+    let mut debs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "deb"))
+        .collect();
+    debs.sort();
+    let mut tree = Tree::new();
+    merged_usr(&mut tree, "amd64", 1_700_000_000).unwrap();
+    let source = DebSource::new();
+    let mut owners = Owners::new();
+    let mut done: Vec<(DebPackage, Installed)> = Vec::new();
+    for deb in &debs {
+        let pkg = read_control(deb).unwrap();
+        let stream = source.add(deb.clone());
+        // Replaces: the names listed (versions not checked here).
+        let replaces: Vec<String> = pkg
+            .control
+            .get("Replaces")
+            .unwrap_or("")
+            .split(',')
+            .filter_map(|r| r.split_whitespace().next())
+            .map(|n| n.split(':').next().unwrap_or(n).to_string())
+            .collect();
+        let policy = |_: &str, other: &str| {
+            replaces
+                .iter()
+                .any(|r| r == other.split(':').next().unwrap_or(other))
+        };
+        let inst = unpack_into(&mut tree, &pkg, &source, stream, &mut owners, &policy).unwrap();
+        done.push((pkg, inst));
+    }
+    let refs: Vec<(&DebPackage, &Installed)> = done.iter().map(|(p, i)| (p, i)).collect();
+    dpkg_database(&refs, &owners, &mut tree, 1_700_000_000).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    materialize(&tree, root.path()).unwrap();
+    let r = root.path().to_str().unwrap();
+    let dpkg = |args: &[&str]| {
+        run(Command::new("dpkg")
+            .arg(format!("--root={r}"))
+            .arg("--force-not-root")
+            .args(args)
+            .env("LC_ALL", "C"))
+    };
+    assert_eq!(dpkg(&["--audit"]), "");
+    let names: Vec<String> = done.iter().map(|(p, _)| p.dpkg_name()).collect();
+    let mut args = vec!["--verify"];
+    args.extend(names.iter().map(String::as_str));
+    assert_eq!(dpkg(&args), "");
+    let list = dpkg(&["-l"]);
+    assert_eq!(
+        list.lines().filter(|l| l.starts_with("ii ")).count(),
+        debs.len(),
+        "{list}"
+    );
+}
