@@ -8,7 +8,7 @@
 //! package took over), `info/<pkg>.<member>` for every control.tar member but `control`
 //! (md5sums, conffiles, scripts, triggers, shlibs, ...), the trigger interest files
 //! `triggers/File` and `triggers/<name>`, an empty `triggers/Unincorp`, and the `updates`,
-//! `alternatives` and `parts` directories. `<pkg>` is `name:arch` for `Multi-Arch: same`
+//! `alternatives` and `parts` directories, and `info/format` (`1`: multiarch file names). `<pkg>` is `name:arch` for `Multi-Arch: same`
 //! packages, as dpkg names them.
 
 use std::collections::BTreeMap;
@@ -189,10 +189,9 @@ pub fn dpkg_database(
         if !seen.insert(name.clone()) {
             return Err(db_err(format!("package {name} is listed twice")));
         }
-        if !status.is_empty() {
-            status.push('\n');
-        }
+        // dpkg ends every stanza, the last one included, with a blank line.
         status.push_str(&status_stanza(pkg, installed));
+        status.push('\n');
 
         let mut list = String::new();
         let mut listed = std::collections::HashSet::new();
@@ -255,27 +254,17 @@ pub fn dpkg_database(
             }
         }
     }
-    put_file(
-        tree,
-        &format!("{ADMINDIR}/status"),
-        status.into_bytes(),
-        0o644,
-        mtime,
-    )?;
-    put_file(
-        tree,
-        &format!("{ADMINDIR}/available"),
-        Vec::new(),
-        0o644,
-        mtime,
-    )?;
-    put_file(
-        tree,
-        &format!("{ADMINDIR}/triggers/Unincorp"),
-        Vec::new(),
-        0o644,
-        mtime,
-    )?;
+    let fixed: [(&str, Vec<u8>); 4] = [
+        ("status", status.into_bytes()),
+        ("available", Vec::new()),
+        ("triggers/Unincorp", Vec::new()),
+        // Without it dpkg assumes the pre-multiarch layout and looks for `name.list`
+        // instead of `name:arch.list`.
+        ("info/format", b"1\n".to_vec()),
+    ];
+    for (name, data) in fixed {
+        put_file(tree, &format!("{ADMINDIR}/{name}"), data, 0o644, mtime)?;
+    }
     if !file_triggers.is_empty() {
         file_triggers.sort();
         let text: String = file_triggers

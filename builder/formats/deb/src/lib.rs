@@ -19,6 +19,7 @@ pub mod tar;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod unpack;
+pub mod usrmerge;
 
 pub use control::Control;
 pub use dpkg_db::dpkg_database;
@@ -26,3 +27,4 @@ pub use error::Error;
 pub use package::{read_control, DebPackage};
 pub use source::DebSource;
 pub use unpack::{apply, scan, unpack_into, Installed, Owners, Scanned};
+pub use usrmerge::merged_usr;

@@ -24,6 +24,10 @@ struct Cursor {
 
 struct Stream {
     path: PathBuf,
+    /// The number of regular files of the data.tar, when known (set by `apply`): the cursor
+    /// is dropped when the last one has been read, so a finished stream holds no decoder
+    /// (an xz decoder holds its dictionary, up to 64 MiB).
+    files: Option<u64>,
     cursor: Option<Cursor>,
 }
 
@@ -42,8 +46,28 @@ impl DebSource {
     /// Registers a package file; returns its stream number.
     pub fn add(&self, path: PathBuf) -> u32 {
         let mut streams = self.streams.write();
-        streams.push(Arc::new(Mutex::new(Stream { path, cursor: None })));
+        streams.push(Arc::new(Mutex::new(Stream {
+            path,
+            files: None,
+            cursor: None,
+        })));
         u32::try_from(streams.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    /// Records how many regular files a stream's data.tar has, so its decoder is released
+    /// as soon as the last one has been read.
+    pub fn set_file_count(&self, stream: u32, files: u64) {
+        if let Some(s) = self.streams.read().get(stream as usize) {
+            s.lock().files = Some(files);
+        }
+    }
+
+    /// Releases the decoders of all streams (they reopen on demand); call it when done
+    /// reading contents, or before a second pass.
+    pub fn release(&self) {
+        for s in self.streams.read().iter() {
+            s.lock().cursor = None;
+        }
     }
 
     /// The package file of a stream.
@@ -60,6 +84,17 @@ fn io_err(path: &Path, what: impl std::fmt::Display) -> io::Error {
 /// The bytes of one member; holds its stream's lock while alive.
 struct MemberReader {
     guard: ArcMutexGuard<RawMutex, Stream>,
+}
+
+impl Drop for MemberReader {
+    fn drop(&mut self) {
+        let stream = &mut *self.guard;
+        if let (Some(files), Some(c)) = (stream.files, stream.cursor.as_ref()) {
+            if c.next_index >= files {
+                stream.cursor = None;
+            }
+        }
+    }
 }
 
 impl Read for MemberReader {

@@ -389,4 +389,83 @@ mod tests {
         huge[0] = 0x80;
         assert_eq!(number(&huge), None);
     }
+
+    fn header(name: &str, typeflag: u8, size: usize) -> Vec<u8> {
+        let mut h = vec![0u8; BLOCK];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        for (range, v) in [
+            (100..108, 0o644),
+            (108..116, 0),
+            (116..124, 0),
+            (124..136, size),
+            (136..148, 1),
+        ] {
+            let s = format!("{:0w$o}", v, w = range.len() - 1);
+            h[range.start..range.start + s.len()].copy_from_slice(s.as_bytes());
+        }
+        h[156] = typeflag;
+        h[257..265].copy_from_slice(b"ustar  \0");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        h
+    }
+
+    fn sample() -> Vec<u8> {
+        let mut v = header("./", b'5', 0);
+        v.extend(header("./f", b'0', 600));
+        v.extend(vec![3u8; 600]);
+        v.resize(v.len().next_multiple_of(BLOCK), 0);
+        let long = "x".repeat(150);
+        v.extend(header("././@LongLink", b'L', long.len() + 1));
+        v.extend(long.as_bytes());
+        v.push(0);
+        v.resize(v.len().next_multiple_of(BLOCK), 0);
+        v.extend(header("short", b'0', 0));
+        v.extend([0u8; 1024]);
+        v
+    }
+
+    fn drain(data: &[u8]) -> Result<Vec<Header>, TarError> {
+        let mut t = TarReader::new(data);
+        let mut out = Vec::new();
+        let mut buf = [0u8; 100];
+        while let Some(h) = t.next_header()? {
+            while t.read_data(&mut buf)? > 0 {}
+            out.push(h);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn reads_entries_and_long_names() {
+        let hs = drain(&sample()).unwrap();
+        assert_eq!(hs.len(), 3);
+        assert_eq!((hs[0].name.as_str(), hs[0].kind), (".", EntryType::Dir));
+        assert_eq!((hs[1].name.as_str(), hs[1].size), ("./f", 600));
+        assert_eq!(hs[2].name, "x".repeat(150));
+    }
+
+    #[test]
+    fn garbage_truncation_and_bit_flips_never_panic() {
+        let good = sample();
+        for cut in 0..good.len() {
+            let _ = drain(&good[..cut]);
+        }
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0xa5;
+            let _ = drain(&bad);
+        }
+        let mut x: u32 = 12345;
+        let noise: Vec<u8> = (0..8192)
+            .map(|_| {
+                x = x.wrapping_mul(1103515245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect();
+        assert!(drain(&noise).is_err());
+        // A cut inside the data is an error, not a short file.
+        assert!(drain(&good[..BLOCK * 2 + 100]).is_err());
+    }
 }

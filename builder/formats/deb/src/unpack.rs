@@ -307,6 +307,12 @@ pub fn apply(
         source,
     };
     let dyn_source: Arc<dyn eflow_tree::ContentSource> = source.clone();
+    let files = scanned
+        .entries
+        .iter()
+        .filter(|e| matches!(e.kind, ScannedKind::File { .. }))
+        .count();
+    source.set_file_count(stream, files as u64);
     let own_symlinks: HashSet<&str> = scanned
         .entries
         .iter()
