@@ -15,6 +15,7 @@ pub mod atomic;
 pub mod build;
 pub mod configure;
 pub mod configure_stage;
+pub mod disk;
 pub mod fetch;
 pub mod lock;
 pub mod package;
