@@ -20,6 +20,7 @@ mod error;
 mod hashing;
 mod kdf;
 mod key_file;
+mod manifest;
 mod public_key;
 mod secret_key;
 mod signature;
@@ -31,6 +32,10 @@ pub use kdf::KdfLimits;
 pub use key_file::{
     load_public_key_file, load_secret_key_file, write_new_file, write_public_key_file,
     write_secret_key_file,
+};
+pub use manifest::{
+    FileDigest, ImageIdentity, InputDigests, Manifest, ManifestError, OutputFile, PackageRecord,
+    PackageSource, RecipeDigest, MANIFEST_FORMAT,
 };
 pub use public_key::{KeyId, PublicKey};
 pub use secret_key::{generate, generate_with, SecretKey};
