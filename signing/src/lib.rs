@@ -16,16 +16,20 @@
 //! - `build --sign`: [`Manifest`] and [`spdx_sbom`] written with [`write_new_file`], then
 //!   every output signed.
 
+mod dep5;
 mod error;
 mod hashing;
 mod kdf;
 mod key_file;
 mod manifest;
 mod public_key;
+mod sbom;
 mod secret_key;
 mod signature;
+mod spdx_license;
 mod trusted_comment;
 
+pub use dep5::{license_refs, licenses_from_copyright};
 pub use error::{KeyError, SignError, VerifyError};
 pub use hashing::{hex, Digests, Hasher};
 pub use kdf::KdfLimits;
@@ -38,6 +42,7 @@ pub use manifest::{
     PackageSource, RecipeDigest, MANIFEST_FORMAT,
 };
 pub use public_key::{KeyId, PublicKey};
+pub use sbom::{iso8601_utc, spdx_sbom, spdx_sbom_json, SbomInput, SbomPackage};
 pub use secret_key::{generate, generate_with, SecretKey};
 pub use signature::{
     sign_file, sign_file_described, sign_prehashed, sign_reader, verify_file,
