@@ -93,6 +93,9 @@ pub enum SignError {
         /// Why.
         detail: &'static str,
     },
+    /// Reading the stream to sign failed.
+    #[error("reading the data to sign: {0}")]
+    Read(#[source] std::io::Error),
     /// Reading the file to sign failed.
     #[error("{path}: {source}")]
     Io {
@@ -142,6 +145,9 @@ pub enum VerifyError {
         /// Of the file.
         actual: String,
     },
+    /// Reading the stream to verify failed.
+    #[error("reading the signed data: {0}")]
+    Read(#[source] std::io::Error),
     /// Reading the file failed.
     #[error("{path}: {source}")]
     Io {

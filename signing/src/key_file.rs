@@ -134,6 +134,21 @@ pub fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyErr
     }
 }
 
+/// Writes `path` with `bytes` and `mode` atomically, replacing any existing file: for build
+/// outputs (signatures, manifest, SBOM) that a rebuild regenerates. Readers see the old file
+/// or the complete new one, never a partial one.
+pub fn write_file_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
+    let tmp = temp_path(path);
+    let result = write_temp(&tmp, bytes, mode).and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(|source| KeyError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +183,17 @@ mod tests {
         }
         fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
         assert!(load_secret_key_file(&path, None).is_ok());
+    }
+
+    #[test]
+    fn atomic_write_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("eflow.vhdx.minisig");
+        write_file_atomic(&path, b"one", 0o644).unwrap();
+        write_file_atomic(&path, b"two", 0o644).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert!(write_file_atomic(&dir.path().join("missing/x"), b"", 0o644).is_err());
     }
 
     #[test]

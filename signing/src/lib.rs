@@ -2,19 +2,28 @@
 //! build manifest, and the SPDX SBOM.
 //!
 //! Keys and signatures are byte-compatible with the stock `minisign` tool: `minisign -Vm FILE
-//! -p KEY.pub` verifies what [`sign_file`] writes, and keys made by `minisign -G` are read by
-//! [`SecretKey::from_str`] / [`PublicKey`]'s `FromStr`. Only prehashed ("ED") signatures are
-//! made and accepted, so files are streamed, never loaded whole.
+//! -p KEY.pub` verifies what [`sign_file`] writes, `minisign -S` signs with keys from
+//! [`generate`], and keys made by `minisign -G` are read by [`SecretKey::from_str`] and
+//! [`PublicKey`]'s `FromStr`. Only prehashed (`ED`) signatures are made and accepted, so files
+//! are streamed through BLAKE2b-512, never loaded whole.
 //!
-//! Typical use by the CLI:
+//! How the CLI uses it:
 //!
-//! - `keygen`: [`generate`] then [`write_secret_key_file`] and [`write_public_key_file`];
-//! - `sign`: [`load_secret_key_file`] then [`sign_file_described`] (or [`sign_file`] with
-//!   [`trusted_comment_for`]) and write the `.minisig` text next to the file;
-//! - `verify`: [`load_public_key_file`] (or parse a `-P` base64 string) then
-//!   [`verify_file_described`] or [`verify_file`];
-//! - `build --sign`: [`Manifest`] and [`spdx_sbom`] written with [`write_new_file`], then
-//!   every output signed.
+//! - `keygen`: [`generate`] (password-protected keys use minisign's KDF cost: scrypt with
+//!   1 GiB; [`generate_with`] takes other [`KdfLimits`]), then [`write_secret_key_file`]
+//!   (0600, atomic, never overwrites) and [`write_public_key_file`];
+//! - `sign`: [`load_secret_key_file`] (refuses group/other-readable files, says to
+//!   `chmod 600`), then [`sign_file_described`] (trusted comment
+//!   `timestamp:<SOURCE_DATE_EPOCH> file:<name> sha256:<hex>`, one pass over the file) or
+//!   [`sign_file`] with any trusted comment, e.g. from [`trusted_comment_for`]; write the
+//!   `.minisig` text next to the file with [`write_file_atomic`];
+//! - `verify`: [`load_public_key_file`] or `"RWQ...".parse::<PublicKey>()` (the `-P` form),
+//!   then [`verify_file_described`] (also checks the SHA-256 in the trusted comment) or
+//!   [`verify_file`]; each [`VerifyError`] variant names the failed check;
+//! - `build --sign`: fill a [`Manifest`] ([`Manifest::to_json`]) and a [`SbomInput`]
+//!   ([`spdx_sbom_json`], with licenses from [`licenses_from_copyright`]), write both, sign
+//!   every output. [`Hasher`] digests an output while it is written, and [`sign_prehashed`]
+//!   signs it without reading it back.
 
 mod dep5;
 mod error;
@@ -34,8 +43,8 @@ pub use error::{KeyError, SignError, VerifyError};
 pub use hashing::{hex, Digests, Hasher};
 pub use kdf::KdfLimits;
 pub use key_file::{
-    load_public_key_file, load_secret_key_file, write_new_file, write_public_key_file,
-    write_secret_key_file,
+    load_public_key_file, load_secret_key_file, write_file_atomic, write_new_file,
+    write_public_key_file, write_secret_key_file,
 };
 pub use manifest::{
     FileDigest, ImageIdentity, InputDigests, Manifest, ManifestError, OutputFile, PackageRecord,

@@ -82,12 +82,10 @@ pub fn sign_reader<R: Read>(
     sk: &SecretKey,
     reader: R,
     trusted_comment: &str,
-) -> Result<String, std::io::Error> {
-    check_trusted_comment(trusted_comment)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
-    let digests = Hasher::digest_reader(reader)?;
+) -> Result<String, SignError> {
+    check_trusted_comment(trusted_comment)?;
+    let digests = Hasher::digest_reader(reader).map_err(SignError::Read)?;
     sign_prehashed(sk, &digests.blake2b512, trusted_comment)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))
 }
 
 /// Signs a file (streamed) with the given trusted comment; returns the `.minisig` text, which
@@ -245,10 +243,7 @@ pub fn verify_reader<R: Read>(
     minisig_text: &str,
 ) -> Result<TrustedComment, VerifyError> {
     let sig = parse_minisig(minisig_text)?;
-    let digests = Hasher::digest_reader(reader).map_err(|source| VerifyError::Io {
-        path: Default::default(),
-        source,
-    })?;
+    let digests = Hasher::digest_reader(reader).map_err(VerifyError::Read)?;
     verify_digest(pk, &sig, &digests.blake2b512)
 }
 
