@@ -52,6 +52,14 @@ pub fn load_secret_key_file(path: &Path, password: Option<&str>) -> Result<Secre
     SecretKey::from_str(&text, password)
 }
 
+/// Whether a secret key file is password-protected (read without decrypting, and without the
+/// permission check), so the CLI asks for a password only when needed.
+pub fn secret_key_file_is_encrypted(path: &Path) -> Result<bool, KeyError> {
+    let mut file = File::open(path).map_err(io_err(path))?;
+    let text = read_small(&mut file, path)?;
+    SecretKey::text_is_encrypted(&text)
+}
+
 /// Loads a public key file (or a file holding the bare base64 line).
 pub fn load_public_key_file(path: &Path) -> Result<PublicKey, KeyError> {
     let mut file = File::open(path).map_err(io_err(path))?;

@@ -43,8 +43,8 @@ pub use error::{KeyError, SignError, VerifyError};
 pub use hashing::{hex, Digests, Hasher};
 pub use kdf::KdfLimits;
 pub use key_file::{
-    load_public_key_file, load_secret_key_file, write_file_atomic, write_new_file,
-    write_public_key_file, write_secret_key_file,
+    load_public_key_file, load_secret_key_file, secret_key_file_is_encrypted, write_file_atomic,
+    write_new_file, write_public_key_file, write_secret_key_file,
 };
 pub use manifest::{
     FileDigest, ImageIdentity, InputDigests, Manifest, ManifestError, OutputFile, PackageRecord,

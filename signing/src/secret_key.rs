@@ -103,6 +103,69 @@ fn checksum(key_id: &KeyId, secret: &[u8; 64]) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// An "unsupported algorithm" error for a secret key field.
+fn unsupported(what: &'static str, found: &[u8], expected: &'static str) -> KeyError {
+    KeyError::Unsupported {
+        what,
+        key: "secret key",
+        found: String::from_utf8_lossy(found).into_owned(),
+        expected,
+    }
+}
+
+/// Decodes a secret key file's text into its fixed-size block, checking the signature and
+/// checksum algorithm tags.
+fn decode_block(text: &str) -> Result<Zeroizing<[u8; SECRET_KEY_BLOCK_LEN]>, KeyError> {
+    let malformed = |detail: String| KeyError::Malformed {
+        what: "secret key",
+        detail,
+    };
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines
+        .next()
+        .ok_or_else(|| malformed("empty text".to_string()))?;
+    if !first.starts_with("untrusted comment:") {
+        return Err(malformed(
+            "the first line must be an `untrusted comment:` line".to_string(),
+        ));
+    }
+    let line = lines
+        .next()
+        .ok_or_else(|| malformed("no base64 line after the comment line".to_string()))?;
+    let decoded = Zeroizing::new(
+        B64.decode(line)
+            .map_err(|e| malformed(format!("invalid base64: {e}")))?,
+    );
+    if decoded.len() != SECRET_KEY_BLOCK_LEN {
+        return Err(malformed(format!(
+            "decodes to {} bytes, expected {SECRET_KEY_BLOCK_LEN}",
+            decoded.len()
+        )));
+    }
+    let mut block = Zeroizing::new([0u8; SECRET_KEY_BLOCK_LEN]);
+    block.copy_from_slice(&decoded);
+    if block[0..2] != SIG_ALG {
+        return Err(unsupported("signature algorithm", &block[0..2], "Ed"));
+    }
+    if block[4..6] != CHK_ALG {
+        return Err(unsupported("checksum algorithm", &block[4..6], "B2"));
+    }
+    Ok(block)
+}
+
+impl SecretKey {
+    /// Whether a secret key file's text is password-protected, read without decrypting: lets
+    /// the CLI ask for a password only when one is needed.
+    pub fn text_is_encrypted(text: &str) -> Result<bool, KeyError> {
+        let block = decode_block(text)?;
+        match [block[2], block[3]] {
+            KDF_SCRYPT => Ok(true),
+            KDF_NONE => Ok(false),
+            other => Err(unsupported("key derivation function", &other, "Sc or none")),
+        }
+    }
+}
+
 impl SecretKey {
     /// The key id written into every signature.
     pub fn key_id(&self) -> KeyId {
@@ -195,46 +258,7 @@ impl SecretKey {
     /// Reads a secret key file's content. `password` must be given for encrypted keys and
     /// omitted for unencrypted ones; a wrong password is detected by the key's checksum.
     pub fn from_str(text: &str, password: Option<&str>) -> Result<SecretKey, KeyError> {
-        let malformed = |detail: String| KeyError::Malformed {
-            what: "secret key",
-            detail,
-        };
-        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-        let first = lines
-            .next()
-            .ok_or_else(|| malformed("empty text".to_string()))?;
-        if !first.starts_with("untrusted comment:") {
-            return Err(malformed(
-                "the first line must be an `untrusted comment:` line".to_string(),
-            ));
-        }
-        let line = lines
-            .next()
-            .ok_or_else(|| malformed("no base64 line after the comment line".to_string()))?;
-        let decoded = Zeroizing::new(
-            B64.decode(line)
-                .map_err(|e| malformed(format!("invalid base64: {e}")))?,
-        );
-        if decoded.len() != SECRET_KEY_BLOCK_LEN {
-            return Err(malformed(format!(
-                "decodes to {} bytes, expected {SECRET_KEY_BLOCK_LEN}",
-                decoded.len()
-            )));
-        }
-        let mut block = Zeroizing::new([0u8; SECRET_KEY_BLOCK_LEN]);
-        block.copy_from_slice(&decoded);
-        let unsupported = |what, found: &[u8], expected| KeyError::Unsupported {
-            what,
-            key: "secret key",
-            found: String::from_utf8_lossy(found).into_owned(),
-            expected,
-        };
-        if block[0..2] != SIG_ALG {
-            return Err(unsupported("signature algorithm", &block[0..2], "Ed"));
-        }
-        if block[4..6] != CHK_ALG {
-            return Err(unsupported("checksum algorithm", &block[4..6], "B2"));
-        }
+        let mut block = decode_block(text)?;
         let kdf_alg = [block[2], block[3]];
         let mut salt = [0u8; SALT_LEN];
         salt.copy_from_slice(&block[6..6 + SALT_LEN]);
@@ -322,6 +346,8 @@ RWQAAEIyAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAJGQRFNl/
         let (sk, pk) = generate_with(Some("correct horse"), KdfLimits::INTERACTIVE).unwrap();
         assert!(sk.is_encrypted());
         let text = sk.to_file_string();
+        assert!(SecretKey::text_is_encrypted(&text).unwrap());
+        assert!(!SecretKey::text_is_encrypted(MINISIGN_SK).unwrap());
         let back = SecretKey::from_str(&text, Some("correct horse")).unwrap();
         assert_eq!(back.public_key(), pk);
         // Written back without the password, byte for byte.
