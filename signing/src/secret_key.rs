@@ -408,5 +408,19 @@ RWQAAEIyAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAJGQRFNl/
             );
         }
         assert!(shown.contains("D3447FD914116424"));
+
+        // An encrypted key: neither the key nor the stored key stream shows, nor do errors.
+        let enc = sk
+            .with_password(Some("pw"), KdfLimits::INTERACTIVE)
+            .unwrap();
+        let Protection::Scrypt { stream, .. } = &enc.protection else {
+            panic!("not encrypted")
+        };
+        let stream_hex: String = stream[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let wrong = SecretKey::from_str(&enc.to_file_string(), Some("bad")).unwrap_err();
+        let shown = format!("{enc:?} {enc:#?} {wrong} {wrong:?}");
+        for needle in [&hex[..16], &b64[..12], decimal.as_str(), stream_hex.as_str()] {
+            assert!(!shown.contains(needle), "output leaks {needle}: {shown}");
+        }
     }
 }
