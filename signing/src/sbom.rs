@@ -32,6 +32,28 @@ pub struct SbomPackage {
     pub depends: Vec<String>,
 }
 
+impl SbomPackage {
+    /// The SBOM entry of a manifest package record: origin from its archive, declared
+    /// license from its Debian copyright file's text when given (see
+    /// [`licenses_from_copyright`](crate::licenses_from_copyright)), no download location.
+    pub fn from_record(
+        record: &crate::manifest::PackageRecord,
+        copyright_text: Option<&str>,
+        depends: Vec<String>,
+    ) -> SbomPackage {
+        SbomPackage {
+            name: record.name.clone(),
+            version: record.version.clone(),
+            architecture: record.architecture.clone(),
+            sha256: record.sha256.clone(),
+            origin: Some(record.source.origin.clone()).filter(|o| !o.trim().is_empty()),
+            license_declared: copyright_text.and_then(crate::dep5::licenses_from_copyright),
+            download_location: None,
+            depends,
+        }
+    }
+}
+
 /// Everything the SBOM is made from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SbomInput {
@@ -388,6 +410,30 @@ mod tests {
         assert_eq!(iso8601_utc(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(iso8601_utc(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(iso8601_utc(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn from_manifest_record() {
+        let record = crate::manifest::PackageRecord {
+            name: "zlib1g".into(),
+            version: "1:1.2.13.dfsg-1".into(),
+            architecture: "amd64".into(),
+            sha256: "0".repeat(64),
+            source: crate::manifest::PackageSource {
+                suite: "bookworm".into(),
+                origin: "Debian".into(),
+            },
+        };
+        let copyright =
+            "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n\
+                         Files: *\nCopyright: 1995 A\nLicense: Zlib\n";
+        let p = SbomPackage::from_record(&record, Some(copyright), vec![]);
+        assert_eq!(p.license_declared.as_deref(), Some("Zlib"));
+        assert_eq!(p.origin.as_deref(), Some("Debian"));
+        assert_eq!(
+            SbomPackage::from_record(&record, None, vec![]).license_declared,
+            None
+        );
     }
 
     #[test]

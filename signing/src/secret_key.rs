@@ -419,7 +419,12 @@ RWQAAEIyAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAJGQRFNl/
         let stream_hex: String = stream[..8].iter().map(|b| format!("{b:02x}")).collect();
         let wrong = SecretKey::from_str(&enc.to_file_string(), Some("bad")).unwrap_err();
         let shown = format!("{enc:?} {enc:#?} {wrong} {wrong:?}");
-        for needle in [&hex[..16], &b64[..12], decimal.as_str(), stream_hex.as_str()] {
+        for needle in [
+            &hex[..16],
+            &b64[..12],
+            decimal.as_str(),
+            stream_hex.as_str(),
+        ] {
             assert!(!shown.contains(needle), "output leaks {needle}: {shown}");
         }
     }
