@@ -34,6 +34,16 @@ const DEBIAN_NAMES: &[(&str, &str, &str)] = &[
     ("GFDL-1.1", "GFDL-1.1-only", "GFDL-1.1-or-later"),
     ("GFDL-1.2", "GFDL-1.2-only", "GFDL-1.2-or-later"),
     ("GFDL-1.3", "GFDL-1.3-only", "GFDL-1.3-or-later"),
+    (
+        "GFDL-NIV-1.2",
+        "GFDL-1.2-no-invariants-only",
+        "GFDL-1.2-no-invariants-or-later",
+    ),
+    (
+        "GFDL-NIV-1.3",
+        "GFDL-1.3-no-invariants-only",
+        "GFDL-1.3-no-invariants-or-later",
+    ),
     ("Apache-2", "Apache-2.0", "Apache-2.0"),
     ("Artistic", "Artistic-1.0-Perl", "Artistic-1.0-Perl"),
     ("Artistic-1", "Artistic-1.0-Perl", "Artistic-1.0-Perl"),
@@ -126,6 +136,8 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("GCC-exception-3.1", "GCC-exception-3.1"),
     ("GCC-2.0", "GCC-exception-2.0"),
     ("Libtool", "Libtool-exception"),
+    ("Linux-syscall-note", "Linux-syscall-note"),
+    ("Texinfo", "Texinfo-exception"),
     ("LLVM", "LLVM-exception"),
 ];
 
