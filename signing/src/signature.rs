@@ -390,4 +390,56 @@ DVJGKSEZ392lJ0yKG9olR8dvgnbmJ50d2yT7q28g0D1oCd0ELFoKUQ2QQL4EBIa/tRHVDOp5AqqbVYs3
         assert!(sign_prehashed(&sk, &[0; 64], "a\nb").is_err());
         assert!(sign_prehashed(&sk, &[0; 64], &"x".repeat(9000)).is_err());
     }
+
+    #[test]
+    fn crlf_signature_files_verify() {
+        let sk = SecretKey::from_str(SK, None).unwrap();
+        let crlf = MINISIG.replace('\n', "\r\n");
+        let tc = verify_reader(&sk.public_key(), &b"hello\n"[..], &crlf).unwrap();
+        assert_eq!(tc.as_str(), "my tc");
+    }
+
+    #[test]
+    fn described_signatures_check_the_recorded_digest() {
+        let sk = SecretKey::from_str(SK, None).unwrap();
+        let pk = sk.public_key();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("eflow.vhdx");
+        std::fs::write(&path, b"image bytes").unwrap();
+        let signed = sign_file_described(&sk, &path, 42).unwrap();
+        assert_eq!(
+            signed.trusted_comment,
+            format!("timestamp:42 file:eflow.vhdx sha256:{}", signed.sha256)
+        );
+        assert_eq!(signed.size, 11);
+        assert_eq!(
+            crate::trusted_comment_for(&path, 42).unwrap(),
+            signed.trusted_comment
+        );
+        let fields = verify_file_described(&pk, &path, &signed.minisig).unwrap();
+        assert_eq!((fields.timestamp, fields.file.as_str()), (42, "eflow.vhdx"));
+        // Validly signed, but the recorded digest is not the file's.
+        let lie = format!("timestamp:42 file:eflow.vhdx sha256:{}", "0".repeat(64));
+        let sig = sign_file(&sk, &path, &lie).unwrap();
+        assert!(matches!(
+            verify_file_described(&pk, &path, &sig),
+            Err(VerifyError::DigestMismatch { .. })
+        ));
+        // Validly signed, but not in our comment format.
+        let sig = sign_file(&sk, &path, "timestamp:1\tfile:eflow.vhdx").unwrap();
+        assert!(matches!(
+            verify_file_described(&pk, &path, &sig),
+            Err(VerifyError::TrustedCommentFormat { .. })
+        ));
+        // A file name that cannot go into a trusted comment.
+        let odd = dir.path().join("bad\nname");
+        std::fs::write(&odd, b"x").unwrap();
+        assert!(matches!(
+            sign_file_described(&sk, &odd, 0),
+            Err(SignError::FileName { .. })
+        ));
+        // A missing file names the path.
+        let err = verify_file(&pk, &dir.path().join("missing"), &signed.minisig).unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
+    }
 }
