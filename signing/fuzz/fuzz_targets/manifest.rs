@@ -6,7 +6,9 @@ use eflow_signing::Manifest;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(m) = Manifest::from_json(text) {
         let json = m.to_json().expect("valid manifest serializes");
         let mut sorted = m.clone();

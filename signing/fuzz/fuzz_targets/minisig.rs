@@ -8,7 +8,9 @@ use libfuzzer_sys::fuzz_target;
 const PUBLIC: &str = "RWQkZBEU2X9E05Fxf14pIuag6XYuUpyY+bhaVcXpnNWzmjq6a+IR2RCl";
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let pk: PublicKey = PUBLIC.parse().expect("fixture key");
     let digest = [0u8; 64];
     if let Ok(tc) = verify_prehashed(&pk, &digest, text) {
