@@ -22,47 +22,82 @@ const MAX_READ: u64 = 1 << 30;
 /// What `dumpe2fs -h` would summarize.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Summary {
+    /// Block size in bytes.
     pub block_size: u64,
+    /// Blocks in the filesystem.
     pub block_count: u64,
+    /// Free blocks (superblock count).
     pub free_blocks: u64,
+    /// Blocks reserved for root.
     pub reserved_blocks: u64,
+    /// Inodes in the filesystem.
     pub inode_count: u32,
+    /// Free inodes (superblock count).
     pub free_inodes: u32,
+    /// Filesystem UUID.
     pub uuid: [u8; 16],
+    /// Volume label.
     pub label: String,
+    /// Enabled features, spelled as dumpe2fs does.
     pub features: Vec<&'static str>,
 }
 
 /// The type of an inode, with device numbers for devices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileType {
+    /// A regular file.
     File,
+    /// A directory.
     Dir,
+    /// A symbolic link.
     Symlink,
-    CharDevice { major: u32, minor: u32 },
-    BlockDevice { major: u32, minor: u32 },
+    /// A character device.
+    CharDevice {
+        /// Major number.
+        major: u32,
+        /// Minor number.
+        minor: u32,
+    },
+    /// A block device.
+    BlockDevice {
+        /// Major number.
+        major: u32,
+        /// Minor number.
+        minor: u32,
+    },
+    /// A named pipe.
     Fifo,
+    /// A unix socket.
     Socket,
 }
 
 /// Metadata of one inode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stat {
+    /// Inode number.
     pub ino: u32,
+    /// Type (and device numbers).
     pub file_type: FileType,
     /// Permission bits (mask 0o7777).
     pub mode: u32,
+    /// Owner user id.
     pub uid: u32,
+    /// Owner group id.
     pub gid: u32,
+    /// Size in bytes.
     pub size: u64,
+    /// Modification time, seconds since the epoch.
     pub mtime: i64,
+    /// Hard link count.
     pub links: u16,
 }
 
 /// A directory entry as listed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
+    /// Entry name (lossily decoded as UTF-8).
     pub name: String,
+    /// Inode number it points at.
     pub ino: u32,
 }
 
