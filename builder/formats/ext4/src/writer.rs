@@ -369,6 +369,22 @@ pub fn write(tree: &Tree, opts: &Options) -> Result<Ext4Image, Error> {
     ));
     let mut journal_ext = Vec::new();
     runs_to_extents(&[(jstart, jlen)], 0, &mut journal_ext);
+    // A 1 GiB journal (filesystems of 128 GiB and more) has 8 extents: one leaf block.
+    let mut journal_leaves = Vec::new();
+    for _ in 0..extent::leaf_blocks_needed(journal_ext.len())? {
+        let runs = alloc
+            .alloc_runs(1)
+            .ok_or_else(|| no_space(tree, opts, &alloc))?;
+        journal_leaves.push(runs[0].0);
+    }
+    let (journal_root, leaves) = extent::encode(
+        &journal_ext,
+        &journal_leaves,
+        inode_seed(seed, JOURNAL_INO, 0),
+    );
+    for (b, data) in journal_leaves.iter().zip(leaves) {
+        pieces.push(mem(*b, data));
+    }
 
     // Directories, in inode order.
     let mut dir_lists: Vec<(u32, Vec<DirItem>)> = Vec::new();
@@ -596,25 +612,21 @@ pub fn write(tree: &Tree, opts: &Options) -> Result<Ext4Image, Error> {
                     ..Default::default()
                 }
             }
-            JOURNAL_INO => {
-                let (block, _) = extent::encode(&journal_ext, &[], inode_seed(seed, ino, 0));
-                Inode {
-                    mode: mode::S_IFREG | 0o600,
-                    size: jlen * BLOCK_SIZE,
-                    time,
-                    links: 1,
-                    blocks_512: jlen * 8,
-                    flags: FL_EXTENTS,
-                    block,
-                    extra: true,
-                    ..Default::default()
-                }
-            }
+            JOURNAL_INO => Inode {
+                mode: mode::S_IFREG | 0o600,
+                size: jlen * BLOCK_SIZE,
+                time,
+                links: 1,
+                blocks_512: (jlen + journal_leaves.len() as u64) * 8,
+                flags: FL_EXTENTS,
+                block: journal_root,
+                extra: true,
+                ..Default::default()
+            },
             _ => Inode::default(),
         };
         put_inode(ino, &inode);
     }
-    let mut journal_root = [0u8; 60];
     let mut used_dirs = vec![0u32; geo.groups as usize];
     for ino in ROOT_INO..=max_ino {
         let Some(n) = &num.nodes[ino as usize - 1] else {
@@ -684,10 +696,6 @@ pub fn write(tree: &Tree, opts: &Options) -> Result<Ext4Image, Error> {
             });
         }
         put_inode(ino, &inode);
-    }
-    {
-        let (block, _) = extent::encode(&journal_ext, &[], 0);
-        journal_root.copy_from_slice(&block);
     }
     drop(num);
 

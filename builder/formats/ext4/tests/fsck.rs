@@ -99,3 +99,14 @@ fn more_files_than_default_inodes_is_clean() {
     let img = write_image(&t, &opts(32 << 20), dir.path(), "inodes.img");
     assert_fsck_clean(&img);
 }
+
+#[test]
+fn filesystem_of_130_gib_with_a_1_gib_journal_is_clean() {
+    // From 128 GiB on, mke2fs's journal is 1 GiB: 8 extents, so the journal inode needs an
+    // extent tree block.
+    let dir = tempfile::tempdir().unwrap();
+    let img = write_image(&small_tree(), &opts(130 << 30), dir.path(), "big.img");
+    assert_fsck_clean(&img);
+    let out = debugfs(&img, "stat <8>");
+    assert!(out.contains("Size: 1073741824"), "{out}");
+}
