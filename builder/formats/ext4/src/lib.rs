@@ -11,7 +11,8 @@
 //!   metadata_csum (crc32c), filetype, ext_attr, dir_index, a jbd2 journal (inode 8, sized and
 //!   placed mid-disk as mke2fs does) and resize_inode with mke2fs's reserved GDT blocks, so
 //!   the guest can grow the filesystem (resize2fs, systemd-growfs). Group layout, inode
-//!   counts (one per 16 KiB), reserved blocks (5%) and lost+found (inode 11, 16 KiB) match
+//!   counts (one per 16 KiB; 4 KiB under 512 MiB, 32 KiB from 4 TiB), reserved blocks (5%)
+//!   and lost+found (inode 11, 16 KiB) match
 //!   mke2fs; the block groups' UNINIT flags are not used (every bitmap is written).
 //! - Allocation is deterministic and front to back: directories, slow symlinks and xattr
 //!   blocks first, then file data in [`eflow_tree::Tree::files_in_content_order`] order, so

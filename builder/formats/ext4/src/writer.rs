@@ -12,7 +12,8 @@ use crate::dir::{self, DirEntry};
 use crate::error::Error;
 use crate::extent::{self, Extent};
 use crate::geometry::{
-    has_super, Geometry, BLOCKS_PER_GROUP, BLOCK_SIZE, DESC_SIZE, FIRST_INO, INODE_SIZE,
+    has_super, Geometry, BLOCKS_PER_GROUP, BLOCK_SIZE, DESC_SIZE, FIRST_INO, FLEX_GROUPS,
+    INODE_SIZE,
 };
 use crate::group_desc::{GroupDesc, BG_INODE_ZEROED};
 use crate::image::{Ext4Image, FileSource, Piece};
@@ -319,6 +320,39 @@ fn no_space(tree: &Tree, opts: &Options, alloc: &Alloc) -> Error {
     }
 }
 
+/// The group whose start the journal goes to, chosen as mke2fs does: the middle group (or
+/// its neighbour with the most free blocks), rounded down to a flex group start on large
+/// filesystems.
+fn journal_group(geo: &Geometry, alloc: &Alloc) -> u32 {
+    let free = |g: u32| alloc.free_in(geo.group_start(g), geo.group_len(g));
+    let mut group = ((geo.blocks / 2) / BLOCKS_PER_GROUP as u64) as u32;
+    let start;
+    if group > FLEX_GROUPS {
+        group &= !(FLEX_GROUPS - 1);
+        while group < geo.groups && free(group) == 0 {
+            group += 1;
+        }
+        if group == geo.groups {
+            group = 0;
+        }
+        start = group;
+    } else {
+        start = group.saturating_sub(1);
+    }
+    let end = if group + 1 < geo.groups {
+        group + 1
+    } else {
+        group
+    };
+    let mut best = start;
+    for g in start + 1..=end {
+        if free(g) > free(best) {
+            best = g;
+        }
+    }
+    best
+}
+
 /// Writes `tree` as an ext4 filesystem of `opts.size` bytes. Metadata is built now; file
 /// contents are read from the tree when the returned image is read.
 pub fn write(tree: &Tree, opts: &Options) -> Result<Ext4Image, Error> {
@@ -349,15 +383,16 @@ pub fn write(tree: &Tree, opts: &Options) -> Result<Ext4Image, Error> {
     let mut pieces: Vec<Piece> = Vec::new();
     let mem = |block: u64, data: Vec<u8>| Piece::mem(block * BLOCK_SIZE, data);
 
+    // Like mke2fs, allocate after the first flex group's tables: the unused bitmap slots
+    // before them stay free for the groups a later resize adds.
+    let flex0_last = geo.meta[(FLEX_GROUPS.min(geo.groups) - 1) as usize];
+    alloc.set_cursor(flex0_last.inode_table + geo.itable_blocks as u64);
     // Resize inode's double-indirect block, then the journal in the middle of the disk.
     let dind = alloc
         .alloc_runs(1)
         .ok_or_else(|| no_space(tree, opts, &alloc))?[0]
         .0;
-    let mut jgroup = ((geo.blocks / 2) / BLOCKS_PER_GROUP as u64) as u32;
-    if geo.groups > 16 {
-        jgroup &= !15;
-    }
+    let jgroup = journal_group(&geo, &alloc);
     let jlen = geo.journal_blocks as u64;
     let jstart = alloc
         .alloc_contiguous(geo.group_start(jgroup), jlen)

@@ -87,7 +87,7 @@ fn every_file_type_is_clean() {
 
 #[test]
 fn more_files_than_default_inodes_is_clean() {
-    // 32 MiB gets 8192 inodes by the 16 KiB ratio; the writer grows the inode tables.
+    // 32 MiB gets 8192 inodes by the 4 KiB ratio; the writer grows the inode tables.
     let mut t = Tree::new();
     t.mkdir_p("/d").unwrap();
     for i in 0..10_000 {
