@@ -42,6 +42,24 @@ pub struct Summary {
     pub features: Vec<&'static str>,
 }
 
+impl Summary {
+    /// The summary of a superblock.
+    pub(crate) fn of(sb: &Superblock, block_size: u64) -> Summary {
+        let label_len = sb.volume_name.iter().position(|c| *c == 0).unwrap_or(16);
+        Summary {
+            block_size,
+            block_count: sb.blocks_count,
+            free_blocks: sb.free_blocks,
+            reserved_blocks: sb.r_blocks_count,
+            inode_count: sb.inodes_count,
+            free_inodes: sb.free_inodes,
+            uuid: sb.uuid,
+            label: String::from_utf8_lossy(&sb.volume_name[..label_len]).into_owned(),
+            features: sb.feature_names(),
+        }
+    }
+}
+
 /// The type of an inode, with device numbers for devices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileType {
@@ -193,23 +211,7 @@ impl<R: Read + Seek> Ext4Reader<R> {
 
     /// The superblock summary.
     pub fn summary(&self) -> Summary {
-        let label_len = self
-            .sb
-            .volume_name
-            .iter()
-            .position(|c| *c == 0)
-            .unwrap_or(16);
-        Summary {
-            block_size: self.block_size,
-            block_count: self.sb.blocks_count,
-            free_blocks: self.sb.free_blocks,
-            reserved_blocks: self.sb.r_blocks_count,
-            inode_count: self.sb.inodes_count,
-            free_inodes: self.sb.free_inodes,
-            uuid: self.sb.uuid,
-            label: String::from_utf8_lossy(&self.sb.volume_name[..label_len]).into_owned(),
-            features: self.sb.feature_names(),
-        }
+        Summary::of(&self.sb, self.block_size)
     }
 
     fn read_block(&mut self, b: u64) -> Result<Vec<u8>, Error> {

@@ -21,6 +21,7 @@ use crate::inode::{mode, Inode, FL_EXTENTS, FL_INDEX};
 use crate::numbering::{
     dir_entries, number, DirItem, Numbering, LOST_FOUND_BLOCKS, LOST_FOUND_INO, ROOT_INO,
 };
+use crate::reader::Summary;
 use crate::sizing::{file_blocks, min_size, needs};
 use crate::superblock::*;
 use crate::xattr::{self, Attr};
@@ -161,8 +162,9 @@ pub fn write(tree: &Tree, opts: &Options) -> Result<Ext4Image, Error> {
     b.extent_blocks()?;
     let (itables, used_dirs) = b.inodes(&journal)?;
     let (descs, free_blocks, free_inodes) = b.groups(itables, &used_dirs);
-    b.superblocks(&journal, &descs, free_blocks, free_inodes);
-    Ext4Image::new(opts.size, b.pieces, sources)
+    let sb = b.superblocks(&journal, &descs, free_blocks, free_inodes);
+    let summary = Summary::of(&sb, BLOCK_SIZE);
+    Ext4Image::new(opts.size, b.pieces, sources, summary)
 }
 
 /// Where the resize inode's block and the journal went.
@@ -607,7 +609,13 @@ impl<'a> Build<'a> {
     }
 
     /// The superblock, its backups and the GDT copies.
-    fn superblocks(&mut self, journal: &Journal, descs: &[u8], free_blocks: u64, free_inodes: u64) {
+    fn superblocks(
+        &mut self,
+        journal: &Journal,
+        descs: &[u8],
+        free_blocks: u64,
+        free_inodes: u64,
+    ) -> Superblock {
         let (geo, opts) = (&self.geo, self.opts);
         let time = opts.timestamp;
         let jlen = journal.len;
@@ -695,5 +703,7 @@ impl<'a> Build<'a> {
             self.pieces.push(mem(start, first));
             self.pieces.push(mem(start + 1, descs.to_vec()));
         }
+        sb.block_group_nr = 0;
+        sb
     }
 }
