@@ -14,6 +14,7 @@ mod header;
 mod ident;
 mod log;
 mod metadata;
+mod overlay;
 mod reader;
 mod region;
 mod vhd;
