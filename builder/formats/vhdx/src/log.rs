@@ -108,12 +108,12 @@ fn entry_at(log: &[u8], pos: usize, guid: Guid) -> Option<Entry> {
         }
         if &d[..4] == ZERO_DESC {
             let n = u64_at(d, 8);
-            if !n.is_multiple_of(SECTOR as u64) {
+            if !n.is_multiple_of(SECTOR as u64) || file_offset.checked_add(n).is_none() {
                 return None;
             }
             updates.push(Update::Zero(file_offset, n));
         } else if &d[..4] == DATA_DESC {
-            if data + SECTOR > len {
+            if data + SECTOR > len || file_offset.checked_add(SECTOR as u64).is_none() {
                 return None;
             }
             let s = &e[data..data + SECTOR];
@@ -197,10 +197,22 @@ pub fn replay(
                 ),
             ));
         }
-        let updates = chain
+        let updates: Vec<Update> = chain
             .iter()
             .flat_map(|e| e.updates.iter().cloned())
             .collect();
+        // Updates stay within the file as the head entry describes it.
+        let limit = file_size.max(head.last_file_offset);
+        if let Some(u) = updates.iter().find(|u| u.range().1 > limit) {
+            return Err(corrupt(
+                "log",
+                log_offset + head.pos as u64,
+                format!(
+                    "an update reaches byte {}, past the file's last offset {limit}",
+                    u.range().1
+                ),
+            ));
+        }
         return Ok(Some(Replay {
             updates,
             entries: chain.len(),
