@@ -5,6 +5,8 @@
 //! One module per on-disk structure (identifier, header, region table, metadata, BAT, log),
 //! with the writer and the reader on top.
 
+#![warn(missing_docs)]
+
 mod bat;
 mod bytes;
 mod convert;
@@ -14,6 +16,7 @@ mod header;
 mod ident;
 mod log;
 mod metadata;
+mod overlay;
 mod reader;
 mod region;
 mod vhd;
