@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use eflow_deb::{apply, merged_usr, read_control, scan, DebSource, Owners};
+use eflow_deb::{apply, merged_usr, read_control, scan_all, DebSource, Owners};
 use eflow_tree::{Kind, Tree};
 
 fn ours(debs: &[PathBuf], threads: usize) -> (Duration, usize, u64) {
@@ -17,28 +17,14 @@ fn ours(debs: &[PathBuf], threads: usize) -> (Duration, usize, u64) {
         .map(|d| read_control(d).expect("read_control"))
         .collect();
     // Scanning (decompress + hash) needs no Tree: spread it over threads, apply in order.
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut scanned: Vec<Option<eflow_deb::Scanned>> = vec![None; pkgs.len()];
-    let results = std::sync::Mutex::new(&mut scanned);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= pkgs.len() {
-                    break;
-                }
-                let r = scan(&pkgs[i]).expect("scan");
-                results.lock().unwrap()[i] = Some(r);
-            });
-        }
-    });
+    let scanned = scan_all(&pkgs, threads);
     let mut tree = Tree::new();
     merged_usr(&mut tree, "amd64", 0).unwrap();
     let source = DebSource::new();
     let mut owners = Owners::new();
     for (pkg, sc) in pkgs.iter().zip(&scanned) {
         let stream = source.add(pkg.path.clone());
-        let sc = sc.as_ref().expect("scanned");
+        let sc = sc.as_ref().expect("scan");
         apply(&mut tree, pkg, sc, &source, stream, &mut owners, &|_, _| {
             true
         })

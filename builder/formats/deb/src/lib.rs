@@ -26,5 +26,5 @@ pub use dpkg_db::dpkg_database;
 pub use error::Error;
 pub use package::{read_control, DebPackage};
 pub use source::DebSource;
-pub use unpack::{apply, scan, unpack_into, Installed, Owners, Scanned};
+pub use unpack::{apply, scan, scan_all, unpack_into, Installed, Owners, Scanned};
 pub use usrmerge::merged_usr;

@@ -203,6 +203,44 @@ pub fn scan(pkg: &DebPackage) -> Result<Scanned, Error> {
     Ok(Scanned { entries })
 }
 
+/// Scans several packages on `threads` threads (decompressing and hashing is most of the
+/// work of unpacking); results are in the order of `pkgs`. Apply them in that order.
+pub fn scan_all(pkgs: &[DebPackage], threads: usize) -> Vec<Result<Scanned, Error>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Scanned, Error>>>> =
+        Mutex::new((0..pkgs.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1).min(pkgs.len().max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(pkg) = pkgs.get(i) else { break };
+                let r = scan(pkg);
+                if let Ok(mut res) = results.lock() {
+                    res[i] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .zip(pkgs)
+        .map(|(r, pkg)| {
+            r.unwrap_or_else(|| {
+                Err(Error::Entry {
+                    package: pkg.control.name().to_string(),
+                    file: pkg.path.clone(),
+                    entry: String::new(),
+                    reason: "scanning thread failed".into(),
+                })
+            })
+        })
+        .collect()
+}
+
 /// What an object is, for deciding whether two packages ship the same thing.
 #[derive(PartialEq, Eq, Debug)]
 enum Fingerprint {
