@@ -313,6 +313,37 @@ fn resolve_dir(tree: &mut Tree, dir: &str) -> Result<String, String> {
     Ok(cur)
 }
 
+/// Before the file at `path` is replaced: hard links to it keep the old content, as on a
+/// real filesystem (the new file is a new inode). The first link becomes the file, the
+/// others point at it. Replacing is rare (only with the caller's permission), so the scan
+/// over the whole Tree is affordable.
+fn detach_hard_links(tree: &mut Tree, path: &str) {
+    let Some(old) = tree.get(path).cloned() else {
+        return;
+    };
+    if !matches!(old.kind, Kind::File { .. }) {
+        return;
+    }
+    let links: Vec<String> = tree
+        .iter()
+        .filter(|(_, e)| matches!(&e.kind, Kind::HardLink { target } if target == path))
+        .map(|(p, _)| p.to_string())
+        .collect();
+    let Some((first, rest)) = links.split_first() else {
+        return;
+    };
+    if let Some(e) = tree.get_mut(first) {
+        *e = old;
+    }
+    for l in rest {
+        if let Some(e) = tree.get_mut(l) {
+            e.kind = Kind::HardLink {
+                target: first.clone(),
+            };
+        }
+    }
+}
+
 fn add_owner(owners: &mut Owners, path: &str, name: &str) {
     let list = owners.entry(path.to_string()).or_default();
     if !list.iter().any(|o| o == name) {
@@ -537,6 +568,7 @@ pub fn apply(
         };
         if !keep_existing {
             if existed {
+                detach_hard_links(tree, &phys);
                 tree.remove(&phys).map_err(|x| tree_err(&e.raw, x))?;
             }
             let entry = Entry {

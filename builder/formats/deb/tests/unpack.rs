@@ -298,3 +298,24 @@ fn parallel_scan_gives_the_same_tree() {
     assert_eq!(par.content("/usr/p3/f7"), b"3-7");
     assert_eq!(par.owners, seq.owners);
 }
+
+#[test]
+fn hard_links_keep_the_old_content_when_their_target_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write_deb(
+        dir.path(),
+        "old-pkg",
+        &[
+            T::file("./f", b"old", 0o644),
+            T::hardlink("./g", "./f"),
+            T::hardlink("./h", "./f"),
+        ],
+    );
+    let b = write_deb(dir.path(), "new-pkg", &[T::file("./f", b"new", 0o644)]);
+    let mut c = Ctx::new();
+    c.unpack(&a, &never).unwrap();
+    c.unpack(&b, &|_, _| true).unwrap();
+    assert_eq!(c.content("/f"), b"new");
+    assert_eq!(c.content("/g"), b"old");
+    assert!(matches!(&c.tree.get("/h").unwrap().kind, Kind::HardLink { target } if target == "/g"));
+}
