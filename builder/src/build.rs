@@ -84,6 +84,15 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The guest's Debian architecture (of the `debian` source, else amd64).
+    pub fn architecture(&self) -> String {
+        self.image
+            .def
+            .source
+            .get("debian")
+            .map_or_else(|| "amd64".to_string(), |s| s.architecture.clone())
+    }
+
     /// Loads the image, its recipes and its lockfile.
     pub fn load(image_path: &Path) -> Result<Plan, BuildError> {
         let image = Image::load(image_path)?;
@@ -173,7 +182,7 @@ pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, Bui
         packages,
         owners,
         ..
-    } = assemble::assemble(&debs, &overrides, sde)?;
+    } = assemble::assemble(&debs, &overrides, &plan.architecture(), sde)?;
     log(&format!("assemble: {} entries", tree.len()));
 
     crate::configure_stage::configure(&mut tree, &plan, &packages, &owners)?;
