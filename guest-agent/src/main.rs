@@ -133,6 +133,11 @@ fn main() -> ExitCode {
         }));
     }
     server::notify_ready();
+    // The one line a boot test watches for on the console (the unit sends stderr there too).
+    log(&format!(
+        "eflow-guest-agent: ready (protocol v{})",
+        eflow_guest_agent::protocol::PROTOCOL_VERSION
+    ));
     for t in threads {
         let _ = t.join();
     }

@@ -251,3 +251,43 @@ fn bad_arguments_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A vsock port that cannot be bound (here: taken) makes the agent exit 1 with a message
+/// saying why, unless a serial port is also configured, in which case it carries on without
+/// vsock. (Where AF_VSOCK itself is missing the same paths run with the Unavailable error.)
+#[test]
+fn vsock_failure_is_clean() {
+    use eflow_guest_agent::vsock::VsockListener;
+    let port = 0x5e20;
+    // Hold the port if this kernel has vsock; otherwise the agent fails to create the socket.
+    let _held = VsockListener::bind(port).ok();
+    let out = Command::new(BIN)
+        .args(["--vsock-port", &port.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot listen on vsock port") || err.contains("AF_VSOCK is not available"),
+        "{err}"
+    );
+
+    let g = guest();
+    let (_master, _slave, path) = openpty();
+    let child = Command::new(BIN)
+        .args(["--vsock-port", &port.to_string(), "--serial"])
+        .arg(&path)
+        .args(args(&g))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let mut err = BufReader::new(child.0.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("ready (protocol v1)") {
+        let mut l = String::new();
+        assert!(err.read_line(&mut l).unwrap() > 0, "agent exited: {seen}");
+        seen.push_str(&l);
+    }
+    assert!(seen.contains("vsock disabled"), "{seen}");
+}
