@@ -74,6 +74,11 @@ enum Command {
     /// Never resolves: every package comes from the lockfile, verified by sha256. Outputs are
     /// written under temporary names and renamed when complete.
     Build(commands::build::BuildArgs),
+    /// Talk to a running guest's agent: status, provision, exec, copy-in/out, shutdown, reboot.
+    ///
+    /// Exit status: 0, or 1 when the agent cannot be reached or answers with an error;
+    /// `exec` passes the command's exit code through (124 on timeout, 128+N on signal N).
+    Agent(commands::agent::AgentArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +87,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Lock(a) => commands::lock::run(a, &out),
         Command::Build(a) => commands::build::run(a, &out),
+        Command::Agent(a) => commands::agent::run(a, &out),
     };
     match result {
         Ok(code) => code,
