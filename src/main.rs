@@ -74,6 +74,21 @@ enum Command {
     /// Never resolves: every package comes from the lockfile, verified by sha256. Outputs are
     /// written under temporary names and renamed when complete.
     Build(commands::build::BuildArgs),
+    /// Make a minisign key pair for signing releases.
+    ///
+    /// The secret key file is created with mode 0600 and, unless --unencrypted, protected by
+    /// a password ($EFLOW_SIGNING_PASSWORD, else asked twice on the terminal). Existing files
+    /// are never overwritten. The public key is printed.
+    Keygen(commands::keygen::KeygenArgs),
+    /// Sign files: writes FILE.minisig next to each (minisign format, prehashed).
+    ///
+    /// The trusted comment records the file name and its sha256. `minisign -Vm FILE -P KEY`
+    /// verifies the result.
+    Sign(commands::sign::SignArgs),
+    /// Verify a signed file, or a build manifest and every output it lists.
+    ///
+    /// Exit status 3 when a signature, size or sha256 check fails, 1 when a file is missing.
+    Verify(commands::verify::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +97,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Lock(a) => commands::lock::run(a, &out),
         Command::Build(a) => commands::build::run(a, &out),
+        Command::Keygen(a) => commands::keygen::run(a, &out),
+        Command::Sign(a) => commands::sign::run(a, &out),
+        Command::Verify(a) => commands::verify::run(a, &out),
     };
     match result {
         Ok(code) => code,
