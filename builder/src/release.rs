@@ -218,7 +218,7 @@ pub fn release_input(
         inputs,
         outputs,
         copyrights,
-        depends: BTreeMap::new(),
+        depends: depends_from_status(tree),
     })
 }
 
@@ -368,24 +368,67 @@ fn project_path(path: &Path) -> String {
     }
 }
 
-/// The text of `/usr/share/doc/PKG/copyright` in the Tree (following symlinks, as Debian
-/// packages often link their doc directory to another package's), if it is a regular file.
-pub fn copyright_text(tree: &Tree, package: &str) -> Option<String> {
-    // Multi-arch packages may name their doc directory with the architecture qualifier.
-    let name = package.split(':').next().unwrap_or(package);
-    let path = tree.resolve(&format!("/usr/share/doc/{name}/copyright"), true)?;
-    let entry = tree.get(&path)?;
-    let Kind::File { content, .. } = &entry.kind else {
+/// Package name to the names its `Depends` and `Pre-Depends` mention (every alternative), from
+/// the dpkg database the configure stage wrote into the Tree (`/var/lib/dpkg/status`); empty
+/// when there is none. The SBOM links only the names that are packages of the image.
+pub fn depends_from_status(tree: &Tree) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let Some(text) = file_text(tree, "/var/lib/dpkg/status", 64 << 20) else {
+        return out;
+    };
+    for stanza in text.split("\n\n") {
+        let mut name = None;
+        let mut deps = Vec::new();
+        for line in stanza.lines() {
+            if let Some(v) = line.strip_prefix("Package:") {
+                name = Some(v.trim().to_string());
+            } else if let Some(v) = line
+                .strip_prefix("Depends:")
+                .or_else(|| line.strip_prefix("Pre-Depends:"))
+            {
+                for alt in v.split([',', '|']) {
+                    let dep = alt.trim().split([' ', '(', ':']).next().unwrap_or_default();
+                    if !dep.is_empty() {
+                        deps.push(dep.to_string());
+                    }
+                }
+            }
+        }
+        if let Some(name) = name {
+            deps.sort();
+            deps.dedup();
+            out.insert(name, deps);
+        }
+    }
+    out
+}
+
+/// The text of a regular file of the Tree (following symlinks), read up to `max` bytes.
+fn file_text(tree: &Tree, path: &str, max: u64) -> Option<String> {
+    let path = tree.resolve(path, true)?;
+    let Kind::File { content, .. } = &tree.get(&path)?.kind else {
         return None;
     };
     let mut bytes = Vec::new();
     content
         .open()
         .ok()?
-        .take(COPYRIGHT_MAX)
+        .take(max)
         .read_to_end(&mut bytes)
         .ok()?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The text of `/usr/share/doc/PKG/copyright` in the Tree (following symlinks, as Debian
+/// packages often link their doc directory to another package's), if it is a regular file.
+pub fn copyright_text(tree: &Tree, package: &str) -> Option<String> {
+    // Multi-arch packages may name their doc directory with the architecture qualifier.
+    let name = package.split(':').next().unwrap_or(package);
+    file_text(
+        tree,
+        &format!("/usr/share/doc/{name}/copyright"),
+        COPYRIGHT_MAX,
+    )
 }
 
 #[cfg(test)]
@@ -518,6 +561,29 @@ Upstream-Name: hello\n\nFiles: *\nCopyright: 2020 Someone\nLicense: GPL-3+\n";
         assert_eq!(copyright_text(&tree, "missing"), None);
         tree.mkdir_p("/usr/share/doc/dironly/copyright").unwrap();
         assert_eq!(copyright_text(&tree, "dironly"), None);
+    }
+
+    #[test]
+    fn depends_come_from_the_dpkg_status_file() {
+        let mut tree = Tree::new();
+        assert!(depends_from_status(&tree).is_empty());
+        tree.mkdir_p("/var/lib/dpkg").unwrap();
+        let status = "Package: bash\nStatus: install ok installed\n\
+Pre-Depends: libc6 (>= 2.36), libtinfo6 (>= 6)\nDepends: base-files (>= 2.1.12), debianutils (>= 5.6-0.1)\n\n\
+Package: login\nDepends: libpam0g:amd64 | libpam-alt, libpam-runtime\n\n\
+Package: base-files\n";
+        tree.insert(
+            "/var/lib/dpkg/status",
+            Entry::file(status.as_bytes().to_vec(), 0o644),
+        )
+        .unwrap();
+        let d = depends_from_status(&tree);
+        assert_eq!(
+            d["bash"],
+            ["base-files", "debianutils", "libc6", "libtinfo6"]
+        );
+        assert_eq!(d["login"], ["libpam-alt", "libpam-runtime", "libpam0g"]);
+        assert!(d["base-files"].is_empty());
     }
 
     #[test]
