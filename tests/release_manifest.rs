@@ -375,3 +375,73 @@ fn release_input_of_the_minimal_image() {
     let v = pyspdxtools(&files.sbom);
     assert_eq!(v.code, 0, "pyspdxtools rejected the SBOM: {}", v.all());
 }
+
+/// Damaged signatures are failed checks (3); a signed file that is not a manifest, or a
+/// manifest naming files outside its directory, is an error (1) and nothing outside is read.
+#[test]
+fn garbage_signatures_and_hostile_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, sk, pk) = setup(dir.path());
+    let key = eflow_signing::load_secret_key_file(&sk, None).unwrap();
+    release::write_release(&input, dir.path(), Some(&key)).unwrap();
+    let sig = dir.path().join("demo.vhdx.minisig");
+    let good = std::fs::read(&sig).unwrap();
+    let vhdx = dir.path().join("demo.vhdx");
+    let damaged: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        good[..good.len() / 2].to_vec(),
+        b"\x00\xffgarbage\n".to_vec(),
+        {
+            let mut b = good.clone();
+            let at = b.len() - 10;
+            b[at] ^= 0x04;
+            b
+        },
+        String::from_utf8_lossy(&good)
+            .replace("file:demo.vhdx", "file:other.vhdx")
+            .into_bytes(),
+        vec![b'A'; 70 * 1024],
+    ];
+    for bad in damaged {
+        std::fs::write(&sig, &bad).unwrap();
+        let r = eflow(&["verify", s(&vhdx), "--pubkey", s(&pk)]);
+        assert!(r.code == 3 || r.code == 1, "{}", r.all());
+        assert!(r.stderr.contains("demo.vhdx"), "{}", r.all());
+        let m = minisign_verify(&vhdx, &pk);
+        assert_ne!(m.code, 0, "minisign accepted a damaged signature");
+    }
+    std::fs::write(&sig, &good).unwrap();
+
+    // A signed file that is not a manifest.
+    let fake = dir.path().join("fake.manifest.json");
+    std::fs::write(&fake, b"{\"format\": 1, \"outputs\": [").unwrap();
+    let r = eflow(&["sign", s(&fake), "--secret-key", s(&sk)]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let r = eflow(&["verify", s(&fake), "--pubkey", s(&pk)]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("is not a build manifest"), "{}", r.all());
+
+    // A signed manifest naming a file outside its directory: refused, not read.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), b"x").unwrap();
+    let mut m = Manifest::from_json(
+        &std::fs::read_to_string(dir.path().join("demo.manifest.json")).unwrap(),
+    )
+    .unwrap();
+    m.outputs.push(OutputFile {
+        name: format!(
+            "../{}/secret",
+            outside.path().file_name().unwrap().to_str().unwrap()
+        ),
+        size: 1,
+        sha256: sha256_hex(b"x"),
+    });
+    let hostile = dir.path().join("hostile.manifest.json");
+    std::fs::write(&hostile, m.to_json().unwrap()).unwrap();
+    let r = eflow(&["sign", s(&hostile), "--secret-key", s(&sk)]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let r = eflow(&["verify", s(&hostile), "--pubkey", s(&pk)]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("outside its directory"), "{}", r.all());
+    assert!(r.stdout.contains("OK     demo.vhdx: sha256"), "{}", r.all());
+}

@@ -104,7 +104,7 @@ fn check_file(
         );
         return false;
     }
-    let sig_text = match std::fs::read_to_string(sig) {
+    let sig_text = match read_signature(sig) {
         Ok(t) => t,
         Err(e) => {
             report.push(
@@ -169,6 +169,24 @@ fn check_file(
         }
     }
     all_ok
+}
+
+/// Largest `.minisig` read: real ones are under 1 KiB, minisign's trusted comment limit 8 KiB.
+const SIGNATURE_MAX: u64 = 64 * 1024;
+
+/// Reads a `.minisig` file, bounded so a wrong path to a huge file fails cleanly.
+fn read_signature(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(SIGNATURE_MAX + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > SIGNATURE_MAX {
+        return Err(std::io::Error::other(format!(
+            "larger than {SIGNATURE_MAX} bytes: not a minisign signature"
+        )));
+    }
+    Ok(text)
 }
 
 /// A verified trusted comment in this tool's format must record the file's SHA-256.
