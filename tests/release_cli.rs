@@ -390,3 +390,106 @@ fn no_command_prints_the_secret_key() {
     assert_no_secret(&printed, &secret_forms(&sk), "k.key");
     assert_no_secret(&printed, &secret_forms(&dir.path().join("j.key")), "j.key");
 }
+
+/// Runs `eflow-image ARGS` on a pseudo-terminal (util-linux `script`, part of Debian's
+/// essential set), answering each prompt containing `Password` with the next of `answers`.
+/// Returns what the terminal showed and the exit status.
+#[cfg(unix)]
+fn on_terminal(args: &[&str], answers: &[&str]) -> (i32, String) {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    let command_line = std::iter::once(BIN)
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &command_line, "/dev/null"])
+        .env_remove("EFLOW_SIGNING_KEY")
+        .env_remove("EFLOW_SIGNING_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) is required for the terminal password tests");
+    let seen = Arc::new(Mutex::new(String::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let seen = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 256];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    for (i, answer) in answers.iter().enumerate() {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while seen.lock().unwrap().matches("Password").count() <= i {
+            assert!(
+                Instant::now() < deadline,
+                "no password prompt: {}",
+                seen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Let the prompt turn echo off before typing.
+        std::thread::sleep(Duration::from_millis(300));
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    let status = child.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    let shown = seen.lock().unwrap().clone();
+    (status.code().unwrap_or(-1), shown)
+}
+
+#[cfg(unix)]
+#[test]
+fn passwords_typed_on_the_terminal_are_confirmed_and_never_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sk = dir.path().join("t.key");
+    let pk = dir.path().join("t.pub");
+    let keygen_args = [
+        "keygen",
+        "--secret-key",
+        s(&sk),
+        "--public-key",
+        s(&pk),
+        "--kdf-cost",
+        "interactive",
+    ];
+    // Two different passwords: refused, nothing written.
+    let (code, shown) = on_terminal(&keygen_args, &["first-pass", "other-pass"]);
+    assert_eq!(code, 1, "{shown}");
+    assert!(shown.contains("the two passwords differ"), "{shown}");
+    assert!(!sk.exists() && !pk.exists());
+
+    let (code, shown) = on_terminal(&keygen_args, &["typed-pass", "typed-pass"]);
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        !shown.contains("typed-pass"),
+        "the password was echoed: {shown}"
+    );
+    assert!(shown.contains("password-protected"), "{shown}");
+
+    // The key unlocks with the typed password, asked on the terminal by `sign`.
+    let file = dir.path().join("f.bin");
+    std::fs::write(&file, b"payload").unwrap();
+    let (code, shown) = on_terminal(&["sign", s(&file), "--secret-key", s(&sk)], &["typed-pass"]);
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        !shown.contains("typed-pass"),
+        "the password was echoed: {shown}"
+    );
+    let m = minisign_verify(&file, &pk);
+    assert_eq!(m.code, 0, "{}", m.all());
+}
