@@ -10,6 +10,7 @@ use eflow_signing::KdfLimits;
 use super::password::password;
 use crate::output::Output;
 
+/// Arguments of `keygen`.
 #[derive(Args)]
 pub struct KeygenArgs {
     /// Where to write the secret key (created with mode 0600; never overwritten).
@@ -34,6 +35,7 @@ enum KdfCost {
     Interactive,
 }
 
+/// Runs `keygen`.
 pub fn run(a: KeygenArgs, out: &Output) -> anyhow::Result<ExitCode> {
     // Check both paths before asking for a password or spending time on the KDF.
     for path in [&a.secret_key, &a.public_key] {

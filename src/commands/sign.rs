@@ -15,6 +15,7 @@ use crate::output::Output;
 /// The environment variable that may hold the secret key file's text (for CI secret stores).
 pub const KEY_ENV: &str = "EFLOW_SIGNING_KEY";
 
+/// Arguments of `sign`.
 #[derive(Args)]
 pub struct SignArgs {
     /// Files to sign.
@@ -91,6 +92,7 @@ fn timestamp(path: &Path) -> anyhow::Result<u64> {
         .unwrap_or(0))
 }
 
+/// Runs `sign`.
 pub fn run(a: SignArgs, out: &Output) -> anyhow::Result<ExitCode> {
     // Every file must exist before anything is signed: no half-signed set.
     for f in &a.files {

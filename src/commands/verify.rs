@@ -11,6 +11,7 @@ use eflow_signing::{Hasher, Manifest, PublicKey, TrustedComment, VerifyError};
 
 use crate::output::Output;
 
+/// Arguments of `verify`.
 #[derive(Args)]
 pub struct VerifyArgs {
     /// The file to verify; a `*.manifest.json` is verified as a build manifest (see --manifest).
@@ -249,6 +250,7 @@ fn verify_manifest(pk: &PublicKey, manifest: &Path, report: &mut Report) -> anyh
     Ok(())
 }
 
+/// Runs `verify`; the exit status says whether every check passed.
 pub fn run(a: VerifyArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let pk = public_key(&a.pubkey)?;
     let mut report = Report::default();
