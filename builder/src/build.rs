@@ -26,6 +26,8 @@ pub struct BuildOptions {
     pub packages_dir: Option<PathBuf>,
     pub mirror: Option<String>,
     pub progress: bool,
+    /// Signs the outputs, SBOM and manifest; `None` leaves them unsigned (and says so).
+    pub sign_key: Option<std::sync::Arc<eflow_signing::SecretKey>>,
 }
 
 /// One file the build wrote.
@@ -45,6 +47,10 @@ pub struct BuildResult {
     pub source_date_epoch: i64,
     pub outputs: Vec<OutputFile>,
     pub manifest: PathBuf,
+    pub sbom: PathBuf,
+    /// The `.minisig` files written; empty when unsigned.
+    pub signatures: Vec<PathBuf>,
+    pub signed: bool,
     pub packages: usize,
 }
 
@@ -65,6 +71,8 @@ pub enum BuildError {
     Configure(#[from] crate::configure_stage::ConfigureError),
     #[error(transparent)]
     Disk(#[from] crate::disk::DiskError),
+    #[error(transparent)]
+    Release(#[from] crate::release::ReleaseError),
     #[error("{0}")]
     Invalid(String),
     #[error("cannot write {path}: {source}")]
@@ -256,13 +264,27 @@ pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, Bui
         });
     }
 
-    let manifest = crate::package::manifest::write(&opts.out_dir, &plan, &outputs)?;
+    let release = crate::release::finish(
+        &plan,
+        &tree,
+        &outputs,
+        &opts.out_dir,
+        opts.sign_key.as_deref(),
+    )?;
+    if release.signed {
+        log(&format!("sign: {} signatures", release.signatures.len()));
+    } else {
+        log("sign: no key given (--sign KEY): the outputs, SBOM and manifest are NOT signed");
+    }
     Ok(BuildResult {
         image: name.clone(),
         version: plan.image.def.image.version.clone(),
         source_date_epoch: sde,
         outputs,
-        manifest,
+        manifest: release.manifest,
+        sbom: release.sbom,
+        signatures: release.signatures,
+        signed: release.signed,
         packages: plan.lock.packages.len(),
     })
 }

@@ -8,6 +8,7 @@
 //! - [`assemble`]: packages unpacked into the Tree
 //! - [`configure`] and [`configure_stage`]: accounts, units, first-boot files, dpkg database
 //! - [`package`]: the outputs and the manifest
+//! - [`release`]: the signed manifest, SBOM and signatures
 //! - [`build`]: runs them in order
 
 pub mod assemble;
@@ -21,5 +22,6 @@ pub mod lock;
 pub mod package;
 pub mod plan;
 pub mod recipe_files;
+pub mod release;
 pub mod seed;
 pub mod sources;

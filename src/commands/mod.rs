@@ -2,7 +2,11 @@
 
 pub mod agent;
 pub mod build;
+pub mod keygen;
 pub mod lock;
+pub mod password;
+pub mod sign;
+pub mod verify;
 
 use std::path::PathBuf;
 
