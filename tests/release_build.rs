@@ -51,8 +51,13 @@ fn minimal_image_release_files() {
         .flat_map(|r| r.def.overrides.iter())
         .map(|o| (o.path.clone(), o.package.clone()))
         .collect();
-    let mut assembled =
-        eflow_builder::assemble::assemble(&debs, &overrides, plan.source_date_epoch).unwrap();
+    let mut assembled = eflow_builder::assemble::assemble(
+        &debs,
+        &overrides,
+        &plan.architecture(),
+        plan.source_date_epoch,
+    )
+    .unwrap();
     eflow_builder::configure_stage::configure(
         &mut assembled.tree,
         &plan,
