@@ -74,6 +74,9 @@ enum Command {
     /// Never resolves: every package comes from the lockfile, verified by sha256. Outputs are
     /// written under temporary names and renamed when complete.
     Build(commands::build::BuildArgs),
+    /// Boot a disk image under QEMU + OVMF (software emulation) until the guest reports
+    /// ready; exit 0 when no unit failed, 3 when some did or the guest never got there.
+    Boot(commands::boot::BootArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Lock(a) => commands::lock::run(a, &out),
         Command::Build(a) => commands::build::run(a, &out),
+        Command::Boot(a) => commands::boot::run(a, &out),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,6 @@
 //! One module per subcommand: turn arguments into library calls and results into output.
 
+pub mod boot;
 pub mod build;
 pub mod lock;
 
