@@ -270,6 +270,46 @@ pub(crate) fn read_required(
 mod tests {
     use super::*;
 
+    fn guest() -> Tree {
+        let mut t = Tree::new();
+        t.mkdir_p("/usr/lib/modules/6.1.0-1-cloud-amd64").unwrap();
+        t.mkdir_p("/usr/bin").unwrap();
+        t.insert("/lib", eflow_tree::Entry::symlink("usr/lib"))
+            .unwrap();
+        t.insert("/bin", eflow_tree::Entry::symlink("usr/bin"))
+            .unwrap();
+        t.mkdir_p("/boot").unwrap();
+        t.insert(
+            "/boot/vmlinuz-6.1.0-1-cloud-amd64",
+            eflow_tree::Entry::file("MZ", 0o644),
+        )
+        .unwrap();
+        t
+    }
+
+    const UUID: &str = "63e8487f-2ba5-416a-a555-527089386960";
+
+    #[test]
+    fn missing_parts_are_named_with_their_package() {
+        let mut t = guest();
+        let e = prepare(&mut t, &BootOptions::new("console=ttyS0", UUID, 0)).unwrap_err();
+        assert!(e.to_string().contains("systemd-boot-efi"), "{e}");
+        t.mkdir_p("/usr/lib/systemd/boot/efi").unwrap();
+        t.insert(SYSTEMD_BOOT, eflow_tree::Entry::file("MZ", 0o644))
+            .unwrap();
+        let e = prepare(&mut t, &BootOptions::new("console=ttyS0", UUID, 0)).unwrap_err();
+        assert!(e.to_string().contains("busybox-static"), "{e}");
+    }
+
+    #[test]
+    fn root_in_cmdline_and_bad_uuid_are_refused() {
+        let mut t = guest();
+        let e = prepare(&mut t, &BootOptions::new("root=/dev/sda2", UUID, 0)).unwrap_err();
+        assert!(e.to_string().contains("root="), "{e}");
+        let e = prepare(&mut t, &BootOptions::new("", "nope", 0)).unwrap_err();
+        assert!(e.to_string().contains("GUID"), "{e}");
+    }
+
     #[test]
     fn guids_are_checked_and_lowercased() {
         assert_eq!(
