@@ -94,6 +94,9 @@ enum Command {
     ///
     /// Exit status 3 when a signature, size or sha256 check fails, 1 when a file is missing.
     Verify(commands::verify::VerifyArgs),
+    /// Boot a disk image under QEMU + OVMF (software emulation) until the guest reports
+    /// ready; exit 0 when no unit failed, 3 when some did or the guest never got there.
+    Boot(commands::boot::BootArgs),
 }
 
 fn main() -> ExitCode {
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
         Command::Keygen(a) => commands::keygen::run(a, &out),
         Command::Sign(a) => commands::sign::run(a, &out),
         Command::Verify(a) => commands::verify::run(a, &out),
+        Command::Boot(a) => commands::boot::run(a, &out),
     };
     match result {
         Ok(code) => code,

@@ -13,6 +13,7 @@
 
 pub mod assemble;
 pub mod atomic;
+pub mod boot;
 pub mod build;
 pub mod configure;
 pub mod configure_stage;
@@ -21,6 +22,7 @@ pub mod fetch;
 pub mod lock;
 pub mod package;
 pub mod plan;
+pub mod qemu;
 pub mod recipe_files;
 pub mod release;
 pub mod seed;
