@@ -74,6 +74,17 @@ enum Command {
     /// Never resolves: every package comes from the lockfile, verified by sha256. Outputs are
     /// written under temporary names and renamed when complete.
     Build(commands::build::BuildArgs),
+    /// Show what a disk file holds: container (raw, VHDX, fixed VHD), partitions, filesystems.
+    ///
+    /// The format is recognized by content. With --json, a stable JSON document. Exits 1 when
+    /// the file is damaged (after printing what could be read when the damage is inside a
+    /// filesystem).
+    Inspect(commands::inspect::InspectArgs),
+    /// Convert a disk file between raw, VHDX (dynamic or fixed) and fixed VHD.
+    ///
+    /// Sparse both ways; the output is written under a temporary name and renamed when
+    /// complete; the same input always gives the same output bytes.
+    Convert(commands::convert::ConvertArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +93,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Lock(a) => commands::lock::run(a, &out),
         Command::Build(a) => commands::build::run(a, &out),
+        Command::Inspect(a) => commands::inspect::run(a, &out),
+        Command::Convert(a) => commands::convert::run(a, &out),
     };
     match result {
         Ok(code) => code,

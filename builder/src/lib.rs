@@ -9,14 +9,17 @@
 //! - [`configure`] and [`configure_stage`]: accounts, units, first-boot files, dpkg database
 //! - [`package`]: the outputs and the manifest
 //! - [`build`]: runs them in order
+//! - [`inspect`] and [`convert`]: read disk files back (raw, VHDX, fixed VHD) and convert them
 
 pub mod assemble;
 pub mod atomic;
 pub mod build;
 pub mod configure;
 pub mod configure_stage;
+pub mod convert;
 pub mod disk;
 pub mod fetch;
+pub mod inspect;
 pub mod lock;
 pub mod package;
 pub mod plan;

@@ -1,6 +1,8 @@
 //! One module per subcommand: turn arguments into library calls and results into output.
 
 pub mod build;
+pub mod convert;
+pub mod inspect;
 pub mod lock;
 
 use std::path::PathBuf;
