@@ -1,9 +1,9 @@
 //! `eflow-image inspect` and `eflow-image convert`, run as the built binary on disks made here
 //! with tools nobody in this project wrote (sgdisk, mkfs.ext4 -d, mkfs.vfat, mtools), and
-//! judged by qemu-img (check, compare), sfdisk and cmp.
+//! judged by qemu-img (check, compare), sfdisk, blkid and cmp.
 //!
 //! Needs: gdisk (sgdisk), fdisk (sfdisk), e2fsprogs, dosfstools, mtools, qemu-utils,
-//! diffutils (cmp). A missing tool fails the test with a message naming it.
+//! diffutils (cmp), util-linux (blkid). A missing tool fails the test with a message naming it.
 
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -611,4 +611,75 @@ fn damaged_inputs_fail_cleanly_and_leave_no_output() {
             "left behind: {n}"
         );
     }
+}
+
+/// The reference image built by eflow-image itself (packages from the cache at
+/// ~/.cache/eflow-image, or from the Debian mirror of the host's apt sources on the first
+/// run: about 70 MB), then inspected and converted back and forth.
+#[test]
+fn built_minimal_image_inspects_and_converts() {
+    let d = tempfile::tempdir().unwrap();
+    let image = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/images/minimal.toml");
+    let out = ours_ok(&[
+        "--quiet",
+        "--json",
+        "build",
+        s(&image),
+        "--format",
+        "raw,vhdx",
+        "--out",
+        s(d.path()),
+    ]);
+    let built: Value = serde_json::from_str(&out).unwrap();
+    let path_of = |ext: &str| -> PathBuf {
+        built["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| PathBuf::from(o["path"].as_str().unwrap()))
+            .find(|p| p.extension().is_some_and(|e| e == ext))
+            .unwrap_or_else(|| panic!("no .{ext} output in {built}"))
+    };
+    let (raw, vhdx) = (path_of("raw"), path_of("vhdx"));
+
+    let jr = inspect_json(&raw);
+    let jv = inspect_json(&vhdx);
+    check_with_sfdisk(&raw, &jr);
+    assert_eq!(jr["partition_table"], jv["partition_table"]);
+    assert!(jr["problems"].as_array().unwrap().is_empty(), "{jr}");
+    let parts = jr["partition_table"]["partitions"].as_array().unwrap();
+    assert_eq!(parts.len(), 2);
+    assert_eq!(parts[0]["type_name"], "esp");
+    assert_eq!(parts[0]["filesystem"]["fat_type"], "FAT32");
+    // (The ESP's contents depend on the boot stage; only its format is checked here.)
+    assert_eq!(parts[1]["type_name"], "linux-root-x86-64");
+    assert_eq!(parts[1]["filesystem"]["type"], "ext4");
+    // blkid reads the same filesystem ids at the same offsets.
+    for p in parts {
+        let off = p["start"].as_u64().unwrap().to_string();
+        let fs = &p["filesystem"];
+        // ext4: the filesystem UUID; FAT: the volume id as XXXX-XXXX.
+        let id = if fs["type"] == "ext4" {
+            "uuid"
+        } else {
+            "volume_id"
+        };
+        let want = fs[id].as_str().unwrap();
+        let got = tool(
+            "blkid",
+            &["-p", "-O", &off, "-o", "value", "-s", "UUID", s(&raw)],
+        );
+        assert_eq!(got.trim(), want, "partition {}", p["number"]);
+    }
+    assert_eq!(jv["vhdx"]["block_size"], MIB);
+
+    // VHDX -> raw gives the build's raw output; raw -> VHDX holds the same disk.
+    let back = d.path().join("back.raw");
+    ours_ok(&["convert", "-q", s(&vhdx), s(&back)]);
+    cmp(&raw, &back);
+    let again = d.path().join("again.vhdx");
+    ours_ok(&["convert", "-q", s(&raw), s(&again)]);
+    qemu_check(&again);
+    qemu_same("vhdx", &again, &raw);
+    qemu_same("vhdx", &vhdx, &raw);
 }
