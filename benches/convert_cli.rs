@@ -6,8 +6,8 @@
 //!
 //! `eflow-image convert` flushes its output to disk before renaming it into place (an
 //! atomic, durable result); `qemu-img convert` does not flush by default. Both are shown:
-//! qemu-img as it is by default, and with `-t writeback`, which flushes when it closes the
-//! file, the like-for-like comparison.
+//! qemu-img as it is by default, followed by `sync FILE` (an fsync of its output: the
+//! like-for-like comparison), and with `-t writeback`.
 
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -69,14 +69,22 @@ fn children_cpu() -> Duration {
 type Timing = (Duration, Duration);
 
 fn timed(out: &Path, cmd: &mut Command) -> Timing {
+    timed_then(out, cmd, false)
+}
+
+/// Times `cmd`, then (when `fsync`) `sync FILE` on its output, inside the timing.
+fn timed_then(out: &Path, cmd: &mut Command, fsync: bool) -> Timing {
     let _ = std::fs::remove_file(out);
     // No dirty pages of earlier runs waiting to be written back during this one.
     assert!(Command::new("sync").status().unwrap().success());
     let c0 = children_cpu();
     let t = Instant::now();
     let st = cmd.status().expect("the program runs");
-    let wall = t.elapsed();
     assert!(st.success(), "{cmd:?} failed");
+    if fsync {
+        assert!(Command::new("sync").arg(out).status().unwrap().success());
+    }
+    let wall = t.elapsed();
     (wall, children_cpu() - c0)
 }
 
@@ -120,10 +128,12 @@ fn main() {
     };
     // Warm the page cache for everyone alike.
     timed(&q_p, &mut qemu(&q_p, &[]));
-    let (mut o, mut q, mut qw) = (Vec::new(), Vec::new(), Vec::new());
+    let qs_p = dir.path().join("qemu-sync.vhdx");
+    let (mut o, mut q, mut qs, mut qw) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..RUNS {
         o.push(timed(&ours_p, &mut ours(&ours_p)));
         q.push(timed(&q_p, &mut qemu(&q_p, &[])));
+        qs.push(timed_then(&qs_p, &mut qemu(&qs_p, &[]), true));
         qw.push(timed(&qw_p, &mut qemu(&qw_p, &["-t", "writeback"])));
     }
     for p in [&ours_p, &q_p] {
@@ -135,7 +145,7 @@ fn main() {
             .unwrap();
         assert!(st.success(), "{} differs from the input", p.display());
     }
-    let (om, qm, qwm) = (medians(&o), medians(&q), medians(&qw));
+    let (om, qm, qsm, qwm) = (medians(&o), medians(&q), medians(&qs), medians(&qw));
     let (os, qs) = (sizes(&ours_p), sizes(&q_p));
     println!(
         "raw -> VHDX, 4 GiB virtual, 1 GiB data, median of {RUNS} runs (programs, end to end)"
@@ -149,15 +159,16 @@ fn main() {
     };
     line("eflow-image convert (1 MiB blocks, fsync)", om);
     line("qemu-img convert -O vhdx (no flush)", qm);
+    line("qemu-img convert -O vhdx; sync FILE", qsm);
     line("qemu-img convert -O vhdx -t writeback", qwm);
     let r = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     println!(
-        "  time ratio eflow-image/qemu-img: wall {:.3} (qemu no flush), {:.3} (qemu flushed); \
-         cpu {:.3}, {:.3}; target <= 1.0",
+        "  time ratio eflow-image/qemu-img: wall {:.3} (qemu no flush), {:.3} (qemu + sync FILE), \
+         {:.3} (qemu -t writeback); cpu {:.3} (no flush); target <= 1.0",
         r(om.0, qm.0),
+        r(om.0, qsm.0),
         r(om.0, qwm.0),
-        r(om.1, qm.1),
-        r(om.1, qwm.1)
+        r(om.1, qm.1)
     );
     println!(
         "  output sizes: eflow-image {} bytes ({} allocated), qemu-img {} bytes ({} allocated); ratio {:.3}",
