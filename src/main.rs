@@ -97,6 +97,17 @@ enum Command {
     /// Boot a disk image under QEMU + OVMF (software emulation) until the guest reports
     /// ready; exit 0 when no unit failed, 3 when some did or the guest never got there.
     Boot(commands::boot::BootArgs),
+    /// Show what a disk file holds: container (raw, VHDX, fixed VHD), partitions, filesystems.
+    ///
+    /// The format is recognized by content. With --json, a stable JSON document. Exits 1 when
+    /// the file is damaged (after printing what could be read when the damage is inside a
+    /// filesystem).
+    Inspect(commands::inspect::InspectArgs),
+    /// Convert a disk file between raw, VHDX (dynamic or fixed) and fixed VHD.
+    ///
+    /// Sparse both ways; the output is written under a temporary name and renamed when
+    /// complete; the same input always gives the same output bytes.
+    Convert(commands::convert::ConvertArgs),
 }
 
 fn main() -> ExitCode {
@@ -110,6 +121,8 @@ fn main() -> ExitCode {
         Command::Sign(a) => commands::sign::run(a, &out),
         Command::Verify(a) => commands::verify::run(a, &out),
         Command::Boot(a) => commands::boot::run(a, &out),
+        Command::Inspect(a) => commands::inspect::run(a, &out),
+        Command::Convert(a) => commands::convert::run(a, &out),
     };
     match result {
         Ok(code) => code,
