@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use eflow_deb::{DebPackage, DebSource, Installed, Owners};
-use eflow_tree::{Entry, Tree};
+use eflow_tree::Tree;
 
 use crate::plan::lockfile::LockedPackage;
 
@@ -38,43 +38,35 @@ pub struct Assembled {
     pub source: Arc<DebSource>,
 }
 
-/// Debian 12 is merged-/usr: these top-level links exist before any package is unpacked,
-/// as debootstrap makes them, so `/bin/sh` from a package lands in `/usr/bin/sh`.
-pub const MERGED_USR: &[(&str, &str)] = &[
-    ("/bin", "usr/bin"),
-    ("/sbin", "usr/sbin"),
-    ("/lib", "usr/lib"),
-    ("/lib64", "usr/lib64"),
-];
-
-/// Creates the merged-/usr skeleton.
-pub fn skeleton(mtime: i64) -> Result<Tree, AssembleError> {
+/// Creates the merged-/usr skeleton (`/bin -> usr/bin`, ...): in Debian 12 no package ships
+/// these links (debootstrap makes them), so `/bin/sh` from a package lands in `/usr/bin/sh`.
+pub fn skeleton(arch: &str, mtime: i64) -> Result<Tree, AssembleError> {
     let mut tree = Tree::new();
-    for dir in ["/usr", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64"] {
-        tree.insert(dir, Entry::dir().at(mtime))?;
-    }
-    for (link, target) in MERGED_USR {
-        tree.insert(link, Entry::symlink(*target).at(mtime))?;
-    }
+    eflow_deb::merged_usr(&mut tree, arch, mtime)?;
     Ok(tree)
 }
 
 /// Unpacks `debs` (each a locked package and its verified file) in lockfile order.
 /// `overrides` maps a path to the package that wins it when two ship different contents.
+///
+/// Decompressing and hashing every data.tar is most of the work and needs no Tree, so it
+/// runs on all cores first; the packages are then applied to the Tree one by one, in order.
 pub fn assemble(
     debs: &[(LockedPackage, PathBuf)],
     overrides: &BTreeMap<String, String>,
+    arch: &str,
     mtime: i64,
 ) -> Result<Assembled, AssembleError> {
-    let mut tree = skeleton(mtime)?;
+    let deb_err = |name: &str, e: eflow_deb::Error| AssembleError::Deb {
+        package: name.to_string(),
+        source: Box::new(e),
+    };
+    let mut tree = skeleton(arch, mtime)?;
     let source = DebSource::new();
     let mut owners = Owners::default();
-    let mut packages = Vec::with_capacity(debs.len());
+    let mut pkgs = Vec::with_capacity(debs.len());
     for (locked, path) in debs {
-        let pkg = eflow_deb::read_control(path).map_err(|source| AssembleError::Deb {
-            package: locked.name.clone(),
-            source: Box::new(source),
-        })?;
+        let pkg = eflow_deb::read_control(path).map_err(|e| deb_err(&locked.name, e))?;
         let (name, version) = (pkg.control.name(), pkg.control.version());
         if name != locked.name || version != locked.version {
             return Err(AssembleError::WrongPackage {
@@ -84,15 +76,26 @@ pub fn assemble(
                 found: format!("{name} {version}"),
             });
         }
+        pkgs.push(pkg);
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let scanned = eflow_deb::scan_all(&pkgs, threads);
+    let mut packages = Vec::with_capacity(debs.len());
+    for ((pkg, scan), (locked, path)) in pkgs.into_iter().zip(scanned).zip(debs) {
+        let scan = scan.map_err(|e| deb_err(&locked.name, e))?;
         let stream = source.add(path.clone());
         let me = locked.name.clone();
         let policy = |p: &str, _other: &str| overrides.get(p).is_some_and(|w| *w == me);
-        let installed =
-            eflow_deb::unpack_into(&mut tree, &pkg, &source, stream, &mut owners, &policy)
-                .map_err(|source| AssembleError::Deb {
-                    package: locked.name.clone(),
-                    source: Box::new(source),
-                })?;
+        let installed = eflow_deb::apply(
+            &mut tree,
+            &pkg,
+            &scan,
+            &source,
+            stream,
+            &mut owners,
+            &policy,
+        )
+        .map_err(|e| deb_err(&locked.name, e))?;
         packages.push((pkg, installed));
     }
     Ok(Assembled {

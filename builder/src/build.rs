@@ -1,13 +1,13 @@
 //! `build`: runs the pipeline from an image definition and its lockfile to the outputs.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use crate::assemble::{self, Assembled};
 use crate::atomic::Pending;
+use crate::disk::DiskPlan;
 use crate::fetch::{Cache, FetchError, Fetcher};
 use crate::plan::lockfile::{LockError, LockedPackage};
 use crate::plan::{DefinitionError, Image, Lockfile, RecipeSet};
@@ -26,6 +26,8 @@ pub struct BuildOptions {
     pub packages_dir: Option<PathBuf>,
     pub mirror: Option<String>,
     pub progress: bool,
+    /// Signs the outputs, SBOM and manifest; `None` leaves them unsigned (and says so).
+    pub sign_key: Option<std::sync::Arc<eflow_signing::SecretKey>>,
 }
 
 /// One file the build wrote.
@@ -45,6 +47,10 @@ pub struct BuildResult {
     pub source_date_epoch: i64,
     pub outputs: Vec<OutputFile>,
     pub manifest: PathBuf,
+    pub sbom: PathBuf,
+    /// The `.minisig` files written; empty when unsigned.
+    pub signatures: Vec<PathBuf>,
+    pub signed: bool,
     pub packages: usize,
 }
 
@@ -63,6 +69,10 @@ pub enum BuildError {
     Assemble(#[from] assemble::AssembleError),
     #[error(transparent)]
     Configure(#[from] crate::configure_stage::ConfigureError),
+    #[error(transparent)]
+    Disk(#[from] crate::disk::DiskError),
+    #[error(transparent)]
+    Release(#[from] crate::release::ReleaseError),
     #[error("{0}")]
     Invalid(String),
     #[error("cannot write {path}: {source}")]
@@ -82,6 +92,15 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The guest's Debian architecture (of the `debian` source, else amd64).
+    pub fn architecture(&self) -> String {
+        self.image
+            .def
+            .source
+            .get("debian")
+            .map_or_else(|| "amd64".to_string(), |s| s.architecture.clone())
+    }
+
     /// Loads the image, its recipes and its lockfile.
     pub fn load(image_path: &Path) -> Result<Plan, BuildError> {
         let image = Image::load(image_path)?;
@@ -171,7 +190,7 @@ pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, Bui
         packages,
         owners,
         ..
-    } = assemble::assemble(&debs, &overrides, sde)?;
+    } = assemble::assemble(&debs, &overrides, &plan.architecture(), sde)?;
     log(&format!("assemble: {} entries", tree.len()));
 
     crate::configure_stage::configure(&mut tree, &plan, &packages, &owners)?;
@@ -182,53 +201,127 @@ pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, Bui
         path: opts.out_dir.clone(),
         source,
     })?;
-    let name = &plan.image.def.image.name;
+    let name = plan.image.def.image.name.clone();
+    let needs_disk = formats.iter().any(|f| f != "tar");
+    let disk = if needs_disk {
+        let esp_files: Vec<(String, Vec<u8>)> = Vec::new();
+        let disk = DiskPlan::new(&plan.image, &tree, &esp_files, plan.seed, sde)?;
+        let root = disk
+            .partitions
+            .iter()
+            .find(|p| p.filesystem.as_deref() == Some("ext4"))
+            .expect("the disk plan checked there is a root partition");
+        crate::configure::files::fstab(
+            &mut tree,
+            &[crate::configure::files::FstabEntry {
+                spec: format!("PARTUUID={}", root.partuuid),
+                mount_point: "/".into(),
+                fs_type: "ext4".into(),
+                options: "defaults".into(),
+                dump: 0,
+                pass: 1,
+            }],
+            sde,
+        )
+        .map_err(crate::configure_stage::ConfigureError::from)?;
+        log(&format!(
+            "disk: {} MiB, {} partitions",
+            disk.disk_size >> 20,
+            disk.partitions.len()
+        ));
+        Some((disk, esp_files))
+    } else {
+        None
+    };
+
     let mut outputs = Vec::new();
     for format in &formats {
-        match format.as_str() {
-            "tar" => {
-                let path = opts.out_dir.join(format!("{name}.rootfs.tar"));
-                let mut pending = Pending::new(&path).map_err(|source| BuildError::Write {
-                    path: path.clone(),
-                    source,
-                })?;
-                let hashing = HashingWriter::new(pending.file());
-                let w = crate::package::tar::write_tar(&tree, sde, hashing).map_err(|source| {
-                    BuildError::Write {
-                        path: path.clone(),
-                        source,
-                    }
-                })?;
-                let (size, sha256) = w.finish();
-                pending.commit().map_err(|source| BuildError::Write {
-                    path: path.clone(),
-                    source,
-                })?;
-                log(&format!("package: {} ({size} bytes)", path.display()));
-                outputs.push(OutputFile {
-                    format: format.clone(),
-                    path,
-                    size,
-                    sha256,
-                });
+        let path = opts.out_dir.join(output_file_name(&name, format));
+        let written = match (format.as_str(), &disk) {
+            ("tar", _) => write_output(&path, |file| {
+                let w = crate::package::tar::write_tar(&tree, sde, std::io::BufWriter::new(file))?;
+                w.into_inner().map_err(|e| e.into_error())?;
+                Ok(())
+            }),
+            (disk_format, Some((disk, esp))) => {
+                let mut stream = disk.stream(&tree, esp)?;
+                write_output(&path, |file| {
+                    crate::package::disk::write(disk_format, &mut *stream, file, &plan.seed, sde)
+                })
             }
-            other => {
-                return Err(BuildError::Invalid(format!(
-                    "output format {other:?} is not supported by this build yet"
-                )))
-            }
-        }
+            (_, None) => unreachable!("a disk is planned for every disk format"),
+        };
+        let (size, sha256) = written.map_err(|source| BuildError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        log(&format!("package: {} ({size} bytes)", path.display()));
+        outputs.push(OutputFile {
+            format: format.clone(),
+            path,
+            size,
+            sha256,
+        });
     }
 
-    let manifest = crate::package::manifest::write(&opts.out_dir, &plan, &outputs)?;
+    let release = crate::release::finish(
+        &plan,
+        &tree,
+        &outputs,
+        &opts.out_dir,
+        opts.sign_key.as_deref(),
+    )?;
+    if release.signed {
+        log(&format!("sign: {} signatures", release.signatures.len()));
+    } else {
+        log("sign: no key given (--sign KEY): the outputs, SBOM and manifest are NOT signed");
+    }
     Ok(BuildResult {
         image: name.clone(),
         version: plan.image.def.image.version.clone(),
         source_date_epoch: sde,
         outputs,
-        manifest,
+        manifest: release.manifest,
+        sbom: release.sbom,
+        signatures: release.signatures,
+        signed: release.signed,
         packages: plan.lock.packages.len(),
     })
+}
+
+/// The file name of an output: `NAME.rootfs.tar`, `NAME.raw`, `NAME.vhdx`, `NAME-fixed.vhdx`, `NAME.vhd`.
+pub fn output_file_name(name: &str, format: &str) -> String {
+    match format {
+        "tar" => format!("{name}.rootfs.tar"),
+        "vhdx-fixed" => format!("{name}-fixed.vhdx"),
+        other => format!("{name}.{other}"),
+    }
+}
+
+/// Writes an output under a temporary name, renames it into place when complete, and
+/// returns its size and sha256 (read back from the file, so the digest is of what is on disk).
+fn write_output(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<(u64, String)> {
+    use std::io::{Read, Seek};
+    let mut pending = Pending::new(path)?;
+    write(pending.file())?;
+    let f = pending.file();
+    f.rewind()?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        size += n as u64;
+    }
+    pending.commit()?;
+    Ok((size, hex::encode(h.finalize())))
 }
 
 /// Output formats from the command line, else from the image definition, else tar.
@@ -259,40 +352,5 @@ pub fn clamp_mtimes(tree: &mut eflow_tree::Tree, sde: i64) {
         if e.mtime > sde {
             e.mtime = sde;
         }
-    }
-}
-
-/// A writer that counts and hashes what passes through it.
-pub struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    size: u64,
-}
-
-impl<W: Write> HashingWriter<W> {
-    /// Wraps `inner`.
-    pub fn new(inner: W) -> Self {
-        HashingWriter {
-            inner,
-            hasher: Sha256::new(),
-            size: 0,
-        }
-    }
-
-    /// The byte count and the lowercase hex sha256 of everything written.
-    pub fn finish(self) -> (u64, String) {
-        (self.size, hex::encode(self.hasher.finalize()))
-    }
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
     }
 }

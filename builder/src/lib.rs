@@ -8,6 +8,7 @@
 //! - [`assemble`]: packages unpacked into the Tree
 //! - [`configure`] and [`configure_stage`]: accounts, units, first-boot files, dpkg database
 //! - [`package`]: the outputs and the manifest
+//! - [`release`]: the signed manifest, SBOM and signatures
 //! - [`build`]: runs them in order
 
 pub mod assemble;
@@ -16,11 +17,13 @@ pub mod boot;
 pub mod build;
 pub mod configure;
 pub mod configure_stage;
+pub mod disk;
 pub mod fetch;
 pub mod lock;
 pub mod package;
 pub mod plan;
 pub mod qemu;
 pub mod recipe_files;
+pub mod release;
 pub mod seed;
 pub mod sources;

@@ -1,8 +1,13 @@
 //! One module per subcommand: turn arguments into library calls and results into output.
 
+pub mod agent;
 pub mod boot;
 pub mod build;
+pub mod keygen;
 pub mod lock;
+pub mod password;
+pub mod sign;
+pub mod verify;
 
 use std::path::PathBuf;
 

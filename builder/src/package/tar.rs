@@ -11,7 +11,7 @@ pub fn write_tar<W: Write>(tree: &Tree, clamp_mtime: i64, out: W) -> io::Result<
     let mut b = tar::Builder::new(out);
     b.mode(tar::HeaderMode::Complete);
     b.follow_symlinks(false);
-    for (path, e) in tree.iter() {
+    for (path, e) in depth_first(tree) {
         let name = if path == "/" {
             "./".to_string()
         } else {
@@ -76,6 +76,31 @@ pub fn write_tar<W: Write>(tree: &Tree, clamp_mtime: i64, out: W) -> io::Result<
         }
     }
     b.into_inner()
+}
+
+/// Entries in depth-first order: each directory immediately followed by its whole subtree,
+/// siblings in byte order of their names. (Byte order of full paths would put `/usr/lib/x-y`
+/// between `/usr/lib/x` and `/usr/lib/x/z`, and extractors that restore a directory's mtime
+/// when they leave it would then see it modified again.)
+fn depth_first(tree: &Tree) -> Vec<(String, &eflow_tree::Entry)> {
+    let mut out = Vec::with_capacity(tree.len());
+    let mut stack = vec!["/".to_string()];
+    while let Some(path) = stack.pop() {
+        let Some(entry) = tree.get(&path) else {
+            continue;
+        };
+        if entry.is_dir() {
+            let base = if path == "/" { "" } else { path.as_str() };
+            let mut children: Vec<String> = tree
+                .children(&path)
+                .map(|(n, _)| format!("{base}/{n}"))
+                .collect();
+            children.reverse();
+            stack.extend(children);
+        }
+        out.push((path, entry));
+    }
+    out
 }
 
 #[cfg(test)]

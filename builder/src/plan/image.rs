@@ -33,6 +33,10 @@ pub struct ImageSection {
     /// The guest's host name (default: the image name).
     #[serde(default)]
     pub hostname: Option<String>,
+    /// The virtual disk size (default: just large enough for the content; the guest grows
+    /// its root filesystem into whatever size the disk is given later).
+    #[serde(default)]
+    pub disk_size: Option<Size>,
     /// Where recipes live, relative to this file (default `..`).
     #[serde(default)]
     pub recipe_dir: Option<PathBuf>,
@@ -140,6 +144,13 @@ impl Image {
         }
         if img.recipes.is_empty() {
             return Err(self.err_at("recipes", None, "key `image.recipes`: the list is empty"));
+        }
+        if img.disk_size == Some(Size::Rest) {
+            return Err(self.err_at(
+                "disk-size",
+                None,
+                "key `image.disk-size`: give a size such as \"4GiB\"; \"rest\" is for partitions",
+            ));
         }
         for (i, p) in self.def.partitions.iter().enumerate() {
             if p.size == Size::Rest && i + 1 != self.def.partitions.len() {

@@ -7,8 +7,22 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use eflow_deb::{apply, merged_usr, read_control, scan, DebSource, Owners};
+use eflow_deb::{apply, merged_usr, read_control, scan_all, DebSource, Owners};
 use eflow_tree::{Kind, Tree};
+
+/// CPU seconds used so far by this process (user + system) and by its waited-for children,
+/// from /proc/self/stat (clock ticks of 1/100 s on Linux).
+fn cpu() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // After the command name: state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+    let get = |i: usize| f.get(i - 3).copied().unwrap_or(0.0) / 100.0;
+    (get(14) + get(15), get(16) + get(17))
+}
 
 fn ours(debs: &[PathBuf], threads: usize) -> (Duration, usize, u64) {
     let start = Instant::now();
@@ -17,28 +31,14 @@ fn ours(debs: &[PathBuf], threads: usize) -> (Duration, usize, u64) {
         .map(|d| read_control(d).expect("read_control"))
         .collect();
     // Scanning (decompress + hash) needs no Tree: spread it over threads, apply in order.
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut scanned: Vec<Option<eflow_deb::Scanned>> = vec![None; pkgs.len()];
-    let results = std::sync::Mutex::new(&mut scanned);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= pkgs.len() {
-                    break;
-                }
-                let r = scan(&pkgs[i]).expect("scan");
-                results.lock().unwrap()[i] = Some(r);
-            });
-        }
-    });
+    let scanned = scan_all(&pkgs, threads);
     let mut tree = Tree::new();
     merged_usr(&mut tree, "amd64", 0).unwrap();
     let source = DebSource::new();
     let mut owners = Owners::new();
     for (pkg, sc) in pkgs.iter().zip(&scanned) {
         let stream = source.add(pkg.path.clone());
-        let sc = sc.as_ref().expect("scanned");
+        let sc = sc.as_ref().expect("scan");
         apply(&mut tree, pkg, sc, &source, stream, &mut owners, &|_, _| {
             true
         })
@@ -93,6 +93,14 @@ fn main() {
     let mut best_dpkg = Duration::MAX;
     let mut entries = 0;
     let mut bytes = 0;
+    // CPU time of one run each (the machine may be shared: CPU time is steadier than wall time).
+    let c0 = cpu();
+    let _ = ours(&debs, 1);
+    let c1 = cpu();
+    let _ = dpkg_deb(&debs);
+    let c2 = cpu();
+    let ours_cpu = c1.0 - c0.0;
+    let dpkg_cpu = c2.1 - c1.1;
     for _ in 0..3 {
         let (t, n, b) = ours(&debs, 1);
         best_seq = best_seq.min(t);
@@ -113,6 +121,10 @@ fn main() {
         best_par.as_secs_f64()
     );
     println!("dpkg-deb -x (sequential): {:.3} s", best_dpkg.as_secs_f64());
+    println!(
+        "CPU time (user+system), 1 thread: eflow-deb {ours_cpu:.2} s, dpkg-deb -x (with its tar) {dpkg_cpu:.2} s, ratio {:.2}x",
+        dpkg_cpu / ours_cpu
+    );
     println!(
         "ratio dpkg-deb / eflow-deb: {:.2}x (1 thread), {:.2}x ({threads} threads)",
         best_dpkg.as_secs_f64() / best_seq.as_secs_f64(),

@@ -5,8 +5,8 @@
 /// A parsed control stanza.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Control {
-    /// (field name, value): the value is the text after `Field:` with surrounding blanks removed,
-    /// and for multi-line fields the continuation lines follow, each after a `\n`, unchanged.
+    /// (field name, value): the text after `Field:`, continuation lines each after a `\n`,
+    /// unchanged but for the blanks around the whole value.
     pub fields: Vec<(String, String)>,
 }
 
@@ -31,7 +31,7 @@ impl Control {
                     return Err(format!("line {lineno}: continuation line before any field"));
                 };
                 last.1.push('\n');
-                last.1.push_str(line.trim_end());
+                last.1.push_str(line);
                 continue;
             }
             let Some((name, value)) = line.split_once(':') else {
@@ -43,7 +43,11 @@ impl Control {
             if fields.iter().any(|(f, _)| f.eq_ignore_ascii_case(name)) {
                 return Err(format!("line {lineno}: duplicate field {name}"));
             }
-            fields.push((name.to_string(), value.trim().to_string()));
+            fields.push((name.to_string(), value.trim_start().to_string()));
+        }
+        // Like dpkg: blanks are trimmed around the whole value, not inside it.
+        for (_, v) in fields.iter_mut() {
+            v.truncate(v.trim_end().len());
         }
         let c = Control { fields };
         let name = c.get("Package").ok_or("missing the Package field")?;

@@ -203,6 +203,44 @@ pub fn scan(pkg: &DebPackage) -> Result<Scanned, Error> {
     Ok(Scanned { entries })
 }
 
+/// Scans several packages on `threads` threads (decompressing and hashing is most of the
+/// work of unpacking); results are in the order of `pkgs`. Apply them in that order.
+pub fn scan_all(pkgs: &[DebPackage], threads: usize) -> Vec<Result<Scanned, Error>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Scanned, Error>>>> =
+        Mutex::new((0..pkgs.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1).min(pkgs.len().max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(pkg) = pkgs.get(i) else { break };
+                let r = scan(pkg);
+                if let Ok(mut res) = results.lock() {
+                    res[i] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .zip(pkgs)
+        .map(|(r, pkg)| {
+            r.unwrap_or_else(|| {
+                Err(Error::Entry {
+                    package: pkg.control.name().to_string(),
+                    file: pkg.path.clone(),
+                    entry: String::new(),
+                    reason: "scanning thread failed".into(),
+                })
+            })
+        })
+        .collect()
+}
+
 /// What an object is, for deciding whether two packages ship the same thing.
 #[derive(PartialEq, Eq, Debug)]
 enum Fingerprint {
@@ -273,6 +311,37 @@ fn resolve_dir(tree: &mut Tree, dir: &str) -> Result<String, String> {
         }
     }
     Ok(cur)
+}
+
+/// Before the file at `path` is replaced: hard links to it keep the old content, as on a
+/// real filesystem (the new file is a new inode). The first link becomes the file, the
+/// others point at it. Replacing is rare (only with the caller's permission), so the scan
+/// over the whole Tree is affordable.
+fn detach_hard_links(tree: &mut Tree, path: &str) {
+    let Some(old) = tree.get(path).cloned() else {
+        return;
+    };
+    if !matches!(old.kind, Kind::File { .. }) {
+        return;
+    }
+    let links: Vec<String> = tree
+        .iter()
+        .filter(|(_, e)| matches!(&e.kind, Kind::HardLink { target } if target == path))
+        .map(|(p, _)| p.to_string())
+        .collect();
+    let Some((first, rest)) = links.split_first() else {
+        return;
+    };
+    if let Some(e) = tree.get_mut(first) {
+        *e = old;
+    }
+    for l in rest {
+        if let Some(e) = tree.get_mut(l) {
+            e.kind = Kind::HardLink {
+                target: first.clone(),
+            };
+        }
+    }
 }
 
 fn add_owner(owners: &mut Owners, path: &str, name: &str) {
@@ -499,6 +568,7 @@ pub fn apply(
         };
         if !keep_existing {
             if existed {
+                detach_hard_links(tree, &phys);
                 tree.remove(&phys).map_err(|x| tree_err(&e.raw, x))?;
             }
             let entry = Entry {

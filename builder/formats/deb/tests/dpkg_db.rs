@@ -215,4 +215,20 @@ fn every_deb_in_eflow_deb_dir_installs_together_and_verifies() {
         debs.len(),
         "{list}"
     );
+    let ours = std::fs::read_to_string(root.path().join("var/lib/dpkg/status")).unwrap();
+    dpkg(&["--force-script-chrootless", "--configure", "-a"]);
+    let theirs = std::fs::read_to_string(root.path().join("var/lib/dpkg/status")).unwrap();
+    if ours != theirs {
+        let diff: Vec<String> = ours
+            .lines()
+            .zip(theirs.lines())
+            .filter(|(a, b)| a != b)
+            .take(10)
+            .map(|(a, b)| format!("ours:   {a}\ntheirs: {b}"))
+            .collect();
+        panic!(
+            "dpkg rewrote the status file differently:\n{}",
+            diff.join("\n")
+        );
+    }
 }

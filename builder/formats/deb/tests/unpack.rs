@@ -255,3 +255,67 @@ fn content_reads_back_in_any_order() {
     drop(r);
     assert_eq!(c.content("/f11"), "content 11".repeat(550).as_bytes());
 }
+
+#[test]
+fn parallel_scan_gives_the_same_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let debs: Vec<_> = (0..5)
+        .map(|i| {
+            let files: Vec<T> = (0..10)
+                .map(|j| {
+                    T::file(
+                        &format!("./usr/p{i}/f{j}"),
+                        format!("{i}-{j}").as_bytes(),
+                        0o644,
+                    )
+                })
+                .collect();
+            write_deb(dir.path(), &format!("pkg{i}"), &files)
+        })
+        .collect();
+    let pkgs: Vec<_> = debs.iter().map(|d| read_control(d).unwrap()).collect();
+    let scanned = eflow_deb::scan_all(&pkgs, 3);
+    let mut par = Ctx::new();
+    for (pkg, sc) in pkgs.iter().zip(scanned) {
+        let stream = par.source.add(pkg.path.clone());
+        eflow_deb::apply(
+            &mut par.tree,
+            pkg,
+            &sc.unwrap(),
+            &par.source,
+            stream,
+            &mut par.owners,
+            &never,
+        )
+        .unwrap();
+    }
+    let mut seq = Ctx::new();
+    for d in &debs {
+        seq.unpack(d, &never).unwrap();
+    }
+    let paths = |t: &Tree| t.iter().map(|(p, _)| p.to_string()).collect::<Vec<_>>();
+    assert_eq!(paths(&par.tree), paths(&seq.tree));
+    assert_eq!(par.content("/usr/p3/f7"), b"3-7");
+    assert_eq!(par.owners, seq.owners);
+}
+
+#[test]
+fn hard_links_keep_the_old_content_when_their_target_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write_deb(
+        dir.path(),
+        "old-pkg",
+        &[
+            T::file("./f", b"old", 0o644),
+            T::hardlink("./g", "./f"),
+            T::hardlink("./h", "./f"),
+        ],
+    );
+    let b = write_deb(dir.path(), "new-pkg", &[T::file("./f", b"new", 0o644)]);
+    let mut c = Ctx::new();
+    c.unpack(&a, &never).unwrap();
+    c.unpack(&b, &|_, _| true).unwrap();
+    assert_eq!(c.content("/f"), b"new");
+    assert_eq!(c.content("/g"), b"old");
+    assert!(matches!(&c.tree.get("/h").unwrap().kind, Kind::HardLink { target } if target == "/g"));
+}

@@ -32,6 +32,16 @@ impl Alloc {
         }
     }
 
+    /// Moves the cursor that [`Alloc::alloc_runs`] starts from.
+    pub fn set_cursor(&mut self, b: u64) {
+        self.cursor = b;
+    }
+
+    /// Free blocks in `start..start+len`.
+    pub fn free_in(&self, start: u64, len: u64) -> u64 {
+        (start..start + len).filter(|b| !self.is_used(*b)).count() as u64
+    }
+
     /// Blocks still free.
     pub fn free(&self) -> u64 {
         self.blocks - self.bits.iter().map(|w| w.count_ones() as u64).sum::<u64>()

@@ -7,24 +7,42 @@ use std::io;
 pub enum Error {
     /// The requested filesystem size is unusable.
     #[error("invalid ext4 size {size} bytes: {reason}")]
-    InvalidSize { size: u64, reason: String },
+    InvalidSize {
+        /// The requested size.
+        size: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The tree's contents and metadata do not fit in the requested size.
     #[error("the tree needs {needed} blocks of 4 KiB but the {size}-byte filesystem has {free} free: choose a size of at least {min_size} bytes (ext4::min_size)")]
     NoSpace {
+        /// The requested size.
         size: u64,
+        /// Blocks the tree needs (estimate).
         needed: u64,
+        /// Blocks that were still free when allocation failed.
         free: u64,
+        /// The size [`crate::min_size`] recommends.
         min_size: u64,
     },
     /// The tree has more entries than the inode tables can hold.
     #[error("the tree needs {needed} inodes but a {size}-byte filesystem can have at most {max}: use a larger size")]
-    TooManyInodes { size: u64, needed: u64, max: u64 },
+    TooManyInodes {
+        /// The requested size.
+        size: u64,
+        /// Inodes the tree needs.
+        needed: u64,
+        /// Inodes this size can hold (0 when the layout itself does not fit).
+        max: u64,
+    },
     /// An entry cannot be represented in ext4.
     #[error("{path}: {reason}")]
-    Unsupported { path: String, reason: String },
-    /// Reading file contents from the tree failed.
-    #[error("reading the contents of {path}: {source}")]
-    Content { path: String, source: io::Error },
+    Unsupported {
+        /// The tree path.
+        path: String,
+        /// Why ext4 cannot store it.
+        reason: String,
+    },
     /// The image being read is not a valid ext4 filesystem (or uses features the reader lacks).
     #[error("corrupt or unsupported ext4 image: {0}")]
     Corrupt(String),

@@ -16,8 +16,17 @@ pub const INODES_PER_BLOCK: u32 = (BLOCK_SIZE as u32) / INODE_SIZE;
 pub const FLEX_GROUPS: u32 = 16;
 /// Group descriptor size with the 64bit feature.
 pub const DESC_SIZE: usize = 64;
-/// Bytes of filesystem per inode (mke2fs.conf inode_ratio).
-pub const INODE_RATIO: u64 = 16384;
+/// Bytes of filesystem per inode, by mke2fs.conf's size types: "small" (under 512 MiB)
+/// 4096, the default 16384, "big" (4 TiB and more) 32768.
+pub fn inode_ratio(bytes: u64) -> u64 {
+    if bytes < 512 << 20 {
+        4096
+    } else if bytes < 4 << 40 {
+        16384
+    } else {
+        32768
+    }
+}
 /// First non-reserved inode number.
 pub const FIRST_INO: u32 = 11;
 /// Smallest filesystem this writer makes (mke2fs needs 2048 blocks for a journal).
@@ -120,8 +129,8 @@ impl Geometry {
         };
         let groups = div_ceil(blocks, BLOCKS_PER_GROUP as u64) as u32;
 
-        // Inodes: one per 16 KiB as mke2fs, or more if the tree needs them; whole table blocks.
-        let default_inodes = blocks * BLOCK_SIZE / INODE_RATIO;
+        // Inodes: mke2fs's ratio for the size, or more if the tree needs them; whole table blocks.
+        let default_inodes = blocks * BLOCK_SIZE / inode_ratio(size);
         let want = default_inodes.max(min_inodes);
         let mut ipg = div_ceil(want, groups as u64);
         ipg = div_ceil(ipg, INODES_PER_BLOCK as u64) * INODES_PER_BLOCK as u64;
@@ -146,14 +155,17 @@ impl Geometry {
             if has_super(g) {
                 start += 1 + desc_blocks as u64 + reserved_gdt as u64;
             }
+            // mke2fs spaces the bitmaps by the groups in the flex group, but by 16 when the
+            // last flex group holds a single group.
+            let slots = if n == 1 { FLEX_GROUPS } else { n } as u64;
             for i in 0..n {
                 meta.push(GroupMeta {
                     block_bitmap: start + i as u64,
-                    inode_bitmap: start + n as u64 + i as u64,
-                    inode_table: start + 2 * n as u64 + i as u64 * itable_blocks as u64,
+                    inode_bitmap: start + slots + i as u64,
+                    inode_table: start + 2 * slots + i as u64 * itable_blocks as u64,
                 });
             }
-            let end = start + 2 * n as u64 + n as u64 * itable_blocks as u64;
+            let end = start + 2 * slots + n as u64 * itable_blocks as u64;
             // The packed tables must not run into a later group's superblock copy.
             let hits_backup = (g + 1..groups).filter(|h| has_super(*h)).any(|h| {
                 let s = h as u64 * BLOCKS_PER_GROUP as u64;
@@ -254,6 +266,10 @@ mod tests {
         assert_eq!(g.reserved_gdt, 767);
         assert_eq!(g.meta[0].inode_bitmap, 785);
         assert_eq!(g.meta[0].inode_table, 801);
+        // "small" filesystems: one inode per 4 KiB.
+        let g = Geometry::new(300 << 20, 0).unwrap();
+        assert_eq!(g.inodes_per_group, 25600);
+        assert_eq!(g.meta[1].inode_table, 1645);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use eflow_tree::Content;
 
 use crate::error::Error;
 use crate::geometry::BLOCK_SIZE;
+use crate::reader::Summary;
 
 /// Bytes per chunk handed from the content thread to the reader.
 const CHUNK: usize = 1 << 20;
@@ -69,6 +70,7 @@ pub struct Ext4Image {
     chunk: Vec<u8>,
     chunk_pos: usize,
     data_bytes: u64,
+    summary: Summary,
 }
 
 impl Ext4Image {
@@ -76,6 +78,7 @@ impl Ext4Image {
         size: u64,
         mut pieces: Vec<Piece>,
         sources: Vec<FileSource>,
+        summary: Summary,
     ) -> Result<Ext4Image, Error> {
         pieces.sort_by_key(|p| p.start);
         for w in pieces.windows(2) {
@@ -107,7 +110,14 @@ impl Ext4Image {
             chunk: Vec::new(),
             chunk_pos: 0,
             data_bytes,
+            summary,
         })
+    }
+
+    /// What the filesystem holds: sizes, free blocks and inodes, identity, features (the
+    /// superblock as written, as [`crate::Ext4Reader::summary`] would read it back).
+    pub fn summary(&self) -> &Summary {
+        &self.summary
     }
 
     /// Bytes of metadata held in memory (for diagnostics and the memory benchmark).

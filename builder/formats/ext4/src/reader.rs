@@ -22,47 +22,100 @@ const MAX_READ: u64 = 1 << 30;
 /// What `dumpe2fs -h` would summarize.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Summary {
+    /// Block size in bytes.
     pub block_size: u64,
+    /// Blocks in the filesystem.
     pub block_count: u64,
+    /// Free blocks (superblock count).
     pub free_blocks: u64,
+    /// Blocks reserved for root.
     pub reserved_blocks: u64,
+    /// Inodes in the filesystem.
     pub inode_count: u32,
+    /// Free inodes (superblock count).
     pub free_inodes: u32,
+    /// Filesystem UUID.
     pub uuid: [u8; 16],
+    /// Volume label.
     pub label: String,
+    /// Enabled features, spelled as dumpe2fs does.
     pub features: Vec<&'static str>,
+}
+
+impl Summary {
+    /// The summary of a superblock.
+    pub(crate) fn of(sb: &Superblock, block_size: u64) -> Summary {
+        let label_len = sb.volume_name.iter().position(|c| *c == 0).unwrap_or(16);
+        Summary {
+            block_size,
+            block_count: sb.blocks_count,
+            free_blocks: sb.free_blocks,
+            reserved_blocks: sb.r_blocks_count,
+            inode_count: sb.inodes_count,
+            free_inodes: sb.free_inodes,
+            uuid: sb.uuid,
+            label: String::from_utf8_lossy(&sb.volume_name[..label_len]).into_owned(),
+            features: sb.feature_names(),
+        }
+    }
 }
 
 /// The type of an inode, with device numbers for devices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileType {
+    /// A regular file.
     File,
+    /// A directory.
     Dir,
+    /// A symbolic link.
     Symlink,
-    CharDevice { major: u32, minor: u32 },
-    BlockDevice { major: u32, minor: u32 },
+    /// A character device.
+    CharDevice {
+        /// Major number.
+        major: u32,
+        /// Minor number.
+        minor: u32,
+    },
+    /// A block device.
+    BlockDevice {
+        /// Major number.
+        major: u32,
+        /// Minor number.
+        minor: u32,
+    },
+    /// A named pipe.
     Fifo,
+    /// A unix socket.
     Socket,
 }
 
 /// Metadata of one inode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stat {
+    /// Inode number.
     pub ino: u32,
+    /// Type (and device numbers).
     pub file_type: FileType,
     /// Permission bits (mask 0o7777).
     pub mode: u32,
+    /// Owner user id.
     pub uid: u32,
+    /// Owner group id.
     pub gid: u32,
+    /// Size in bytes.
     pub size: u64,
+    /// Modification time, seconds since the epoch.
     pub mtime: i64,
+    /// Hard link count.
     pub links: u16,
 }
 
 /// A directory entry as listed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
+    /// Entry name (lossily decoded as UTF-8).
     pub name: String,
+    /// Inode number it points at.
     pub ino: u32,
 }
 
@@ -158,23 +211,7 @@ impl<R: Read + Seek> Ext4Reader<R> {
 
     /// The superblock summary.
     pub fn summary(&self) -> Summary {
-        let label_len = self
-            .sb
-            .volume_name
-            .iter()
-            .position(|c| *c == 0)
-            .unwrap_or(16);
-        Summary {
-            block_size: self.block_size,
-            block_count: self.sb.blocks_count,
-            free_blocks: self.sb.free_blocks,
-            reserved_blocks: self.sb.r_blocks_count,
-            inode_count: self.sb.inodes_count,
-            free_inodes: self.sb.free_inodes,
-            uuid: self.sb.uuid,
-            label: String::from_utf8_lossy(&self.sb.volume_name[..label_len]).into_owned(),
-            features: self.sb.feature_names(),
-        }
+        Summary::of(&self.sb, self.block_size)
     }
 
     fn read_block(&mut self, b: u64) -> Result<Vec<u8>, Error> {

@@ -87,7 +87,7 @@ fn every_file_type_is_clean() {
 
 #[test]
 fn more_files_than_default_inodes_is_clean() {
-    // 32 MiB gets 8192 inodes by the 16 KiB ratio; the writer grows the inode tables.
+    // 32 MiB gets 8192 inodes by the 4 KiB ratio; the writer grows the inode tables.
     let mut t = Tree::new();
     t.mkdir_p("/d").unwrap();
     for i in 0..10_000 {
@@ -98,4 +98,15 @@ fn more_files_than_default_inodes_is_clean() {
     let dir = tempfile::tempdir().unwrap();
     let img = write_image(&t, &opts(32 << 20), dir.path(), "inodes.img");
     assert_fsck_clean(&img);
+}
+
+#[test]
+fn filesystem_of_130_gib_with_a_1_gib_journal_is_clean() {
+    // From 128 GiB on, mke2fs's journal is 1 GiB: 8 extents, so the journal inode needs an
+    // extent tree block.
+    let dir = tempfile::tempdir().unwrap();
+    let img = write_image(&small_tree(), &opts(130 << 30), dir.path(), "big.img");
+    assert_fsck_clean(&img);
+    let out = debugfs(&img, "stat <8>");
+    assert!(out.contains("Size: 1073741824"), "{out}");
 }

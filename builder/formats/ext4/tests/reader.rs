@@ -234,3 +234,13 @@ fn bit_flips_without_checksums_do_not_panic() {
         bytes[off] ^= bit;
     }
 }
+
+#[test]
+fn image_summary_is_what_the_reader_reads_back() {
+    let mut img = write(&sample_tree(), &opts(8 << 20)).unwrap();
+    let written = img.summary().clone();
+    assert!(written.free_blocks > 0 && written.free_blocks < written.block_count);
+    let bytes = eflow_extents::read_all(&mut img).unwrap();
+    let r = Ext4Reader::open(Cursor::new(bytes)).unwrap();
+    assert_eq!(r.summary(), written);
+}

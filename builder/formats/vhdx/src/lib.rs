@@ -5,6 +5,8 @@
 //! One module per on-disk structure (identifier, header, region table, metadata, BAT, log),
 //! with the writer and the reader on top.
 
+#![warn(missing_docs)]
+
 mod bat;
 mod bytes;
 mod convert;
@@ -14,12 +16,13 @@ mod header;
 mod ident;
 mod log;
 mod metadata;
+mod overlay;
 mod reader;
 mod region;
 mod vhd;
 mod writer;
 
-pub use convert::{raw_to_vhd, raw_to_vhdx, vhdx_to_raw, Progressed};
+pub use convert::{detect, raw_to_vhd, raw_to_vhdx, vhdx_to_raw, ImageFormat, Progressed};
 pub use error::Error;
 pub use guid::Guid;
 pub use header::Header;

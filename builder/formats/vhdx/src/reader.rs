@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek};
 
 use eflow_extents::{Segment, SparseRead};
 
@@ -15,6 +15,7 @@ use crate::header::{self, Header};
 use crate::ident;
 use crate::log;
 use crate::metadata::{self, Metadata};
+use crate::overlay::Image;
 use crate::region;
 
 /// How many payload blocks are in each state.
@@ -65,6 +66,9 @@ pub struct Info {
     pub blocks: BlockCounts,
     /// Bytes of payload stored in the file (present blocks times block size).
     pub allocated: u64,
+    /// Log entries replayed (in memory; the file is not modified) when opening: non-zero
+    /// only for a file left behind by a crash.
+    pub log_entries_replayed: usize,
 }
 
 impl fmt::Display for Info {
@@ -105,6 +109,11 @@ impl fmt::Display for Info {
             "BAT:               {} entries at {}",
             self.bat_entries, self.bat_offset
         )?;
+        writeln!(
+            f,
+            "log replayed:      {} entries (in memory)",
+            self.log_entries_replayed
+        )?;
         let b = &self.blocks;
         write!(
             f,
@@ -117,7 +126,7 @@ impl fmt::Display for Info {
 /// A validated VHDX file, readable as a sparse stream of its virtual disk. Any seekable
 /// byte source works (a `File` by default; a `Cursor` in tests and fuzzing).
 pub struct Reader<F = File> {
-    file: F,
+    image: Image<F>,
     info: Info,
     geo: Geometry,
     bat: Vec<u64>,
@@ -126,25 +135,24 @@ pub struct Reader<F = File> {
 
 /// Reads `len` bytes at `off`, or says which structure the file ends inside.
 fn read_at<F: Read + Seek>(
-    file: &mut F,
-    file_size: u64,
+    image: &mut Image<F>,
     off: u64,
     len: usize,
     what: &str,
 ) -> Result<Vec<u8>, Error> {
+    let size = image.size();
     match off.checked_add(len as u64) {
-        Some(end) if end <= file_size => {}
+        Some(end) if end <= size => {}
         _ => {
             return Err(corrupt(
                 what,
                 off,
-                format!("{len} bytes needed but the file ends at {file_size}"),
+                format!("{len} bytes needed but the file ends at {size}"),
             ))
         }
     }
     let mut b = vec![0u8; len];
-    file.seek(SeekFrom::Start(off))?;
-    file.read_exact(&mut b).map_err(|e| {
+    image.read_exact_at(off, &mut b).map_err(|e| {
         if e.kind() == io::ErrorKind::UnexpectedEof {
             corrupt(what, off, "the file ended while reading it")
         } else {
@@ -163,10 +171,11 @@ struct Span {
 
 impl<F: Read + Seek> Reader<F> {
     /// Opens and validates a VHDX file (read only; nothing is written to it).
-    pub fn open(mut file: F) -> Result<Reader<F>, Error> {
-        let fsz = file.seek(SeekFrom::End(0))?;
-        let f = &mut file;
-        let id = read_at(f, fsz, 0, ident::SIZE, "file type identifier")?;
+    pub fn open(file: F) -> Result<Reader<F>, Error> {
+        let mut image = Image::new(file)?;
+        let fsz = image.file_size();
+        let f = &mut image;
+        let id = read_at(f, 0, ident::SIZE, "file type identifier")?;
         let creator = ident::parse(&id)?;
 
         // Headers: the valid one with the higher sequence number is current.
@@ -174,8 +183,7 @@ impl<F: Read + Seek> Reader<F> {
         for (i, off) in header::OFFSETS.iter().enumerate() {
             let name = format!("header {}", i + 1);
             parsed.push(
-                read_at(f, fsz, *off, header::SIZE, &name)
-                    .and_then(|b| Header::parse(&b, &name, *off)),
+                read_at(f, *off, header::SIZE, &name).and_then(|b| Header::parse(&b, &name, *off)),
             );
         }
         let (current_header, header) = match (&parsed[0], &parsed[1]) {
@@ -191,13 +199,38 @@ impl<F: Read + Seek> Reader<F> {
             }
         };
 
+        // Log: replay in memory what a crash left to replay, before reading anything the
+        // log may update (region tables, metadata, BAT).
+        let mut log_entries_replayed = 0;
+        if !header.log_guid.is_zero() && header.log_length > 0 {
+            let end = header.log_offset.saturating_add(header.log_length as u64);
+            if end > fsz {
+                return Err(corrupt(
+                    format!("header {current_header}"),
+                    header::OFFSETS[current_header as usize - 1],
+                    format!("log region ends at {end}, past the end of the file ({fsz})"),
+                ));
+            }
+            let log = read_at(
+                f,
+                header.log_offset,
+                header.log_length as usize,
+                "log region",
+            )?;
+            if let Some(r) = log::replay(&log, header.log_guid, header.log_offset, fsz)? {
+                log_entries_replayed = r.entries;
+                f.apply(r);
+            }
+        }
+        let fsz = f.size();
+
         // Region tables: the first valid copy.
-        let r1 = read_at(f, fsz, region::OFFSETS[0], region::SIZE, "region table 1")
+        let r1 = read_at(f, region::OFFSETS[0], region::SIZE, "region table 1")
             .and_then(|b| region::parse(&b, "region table 1", region::OFFSETS[0]));
         let (regions, rt_off) = match r1 {
             Ok(r) => (r, region::OFFSETS[0]),
             Err(e1) => {
-                match read_at(f, fsz, region::OFFSETS[1], region::SIZE, "region table 2")
+                match read_at(f, region::OFFSETS[1], region::SIZE, "region table 2")
                     .and_then(|b| region::parse(&b, "region table 2", region::OFFSETS[1]))
                 {
                     Ok(r) => (r, region::OFFSETS[1]),
@@ -302,13 +335,12 @@ impl<F: Read + Seek> Reader<F> {
         // Metadata.
         let table = read_at(
             f,
-            fsz,
             meta_region.file_offset,
             metadata::TABLE_SIZE.min(meta_region.length as usize),
             "metadata table",
         )?;
         let meta = {
-            let mut read = |off: u64, len: usize, what: &str| read_at(f, fsz, off, len, what);
+            let mut read = |off: u64, len: usize, what: &str| read_at(f, off, len, what);
             Metadata::parse(
                 &table,
                 meta_region.file_offset,
@@ -316,27 +348,6 @@ impl<F: Read + Seek> Reader<F> {
                 &mut read,
             )?
         };
-
-        // Log: refuse files whose log holds entries to replay (see log.rs).
-        if !header.log_guid.is_zero() && header.log_length > 0 {
-            let log = read_at(
-                f,
-                fsz,
-                header.log_offset,
-                header.log_length as usize,
-                "log region",
-            )?;
-            let entries = log::valid_entries(&log, header.log_guid);
-            if !entries.is_empty() {
-                return Err(Error::Unsupported(format!(
-                    "the log holds {} entries to replay (LogGuid {}): this reader does not \
-                     replay logs; let Hyper-V or `qemu-img check -r all` open the file read-write \
-                     once to replay it, then retry",
-                    entries.len(),
-                    header.log_guid
-                )));
-            }
-        }
 
         // BAT.
         let geo = Geometry::new(meta.virtual_size, meta.block_size, meta.logical_sector);
@@ -351,7 +362,7 @@ impl<F: Read + Seek> Reader<F> {
                 ),
             ));
         }
-        let raw = read_at(f, fsz, bat_region.file_offset, need as usize, "BAT")?;
+        let raw = read_at(f, bat_region.file_offset, need as usize, "BAT")?;
         let bat: Vec<u64> = raw
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
@@ -438,7 +449,7 @@ impl<F: Read + Seek> Reader<F> {
             creator,
             current_header,
             header,
-            file_size: fsz,
+            file_size: f.file_size(),
             virtual_size: meta.virtual_size,
             block_size: meta.block_size,
             logical_sector: meta.logical_sector,
@@ -450,9 +461,10 @@ impl<F: Read + Seek> Reader<F> {
             metadata_offset: meta_region.file_offset,
             blocks: counts,
             allocated: counts.fully_present * bs,
+            log_entries_replayed,
         };
         Ok(Reader {
-            file,
+            image,
             info,
             geo,
             bat,
@@ -495,8 +507,8 @@ impl<F: Read + Seek> SparseRead for Reader<F> {
         let e = self.block_entry(k);
         if bat::state(e) == bat::PAYLOAD_FULLY_PRESENT {
             let n = (bs - in_block).min(size - self.pos).min(buf.len() as u64) as usize;
-            self.file.seek(SeekFrom::Start(bat::offset(e) + in_block))?;
-            self.file.read_exact(&mut buf[..n])?;
+            self.image
+                .read_exact_at(bat::offset(e) + in_block, &mut buf[..n])?;
             self.pos += n as u64;
             return Ok(Some(Segment::Data(n)));
         }

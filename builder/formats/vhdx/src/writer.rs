@@ -230,13 +230,13 @@ pub fn write_with_progress(
             "the stream ended at {pos} bytes, its declared size is {size}"
         )));
     }
-    // Fixed disks: blocks past the last segment boundary were placed as they started; a
-    // stream always covers every block, so nothing is left unplaced.
-    let mut bat_bytes = vec![0u8; geo.entries as usize * 8];
-    for (i, e) in bat_entries.iter().enumerate() {
-        bat_bytes[i * 8..i * 8 + 8].copy_from_slice(&e.to_le_bytes());
+    // The BAT, in 1 MiB pieces (it can be large: 8 bytes per block of the virtual disk).
+    let mut at = BAT_OFFSET;
+    for chunk in bat_entries.chunks(MIB as usize / 8) {
+        let bytes: Vec<u8> = chunk.iter().flat_map(|e| e.to_le_bytes()).collect();
+        w.write_at(at, &bytes)?;
+        at += bytes.len() as u64;
     }
-    w.write_at(BAT_OFFSET, &bat_bytes)?;
     let file_size = next_free;
     w.file.set_len(file_size)?;
     w.file.flush()?;

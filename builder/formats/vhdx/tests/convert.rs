@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use eflow_vhdx::{raw_to_vhd, raw_to_vhdx, vhdx_to_raw, Options, VhdOptions};
+use eflow_vhdx::{detect, raw_to_vhd, raw_to_vhdx, vhdx_to_raw, ImageFormat, Options, VhdOptions};
 
 const MIB: u64 = 1 << 20;
 
@@ -46,6 +46,9 @@ fn raw_vhdx_raw_with_progress() {
 
     let vhd = d.path().join("a.vhd");
     raw_to_vhd(&raw, &vhd, &VhdOptions::default(), &mut |_, _| {}).unwrap();
+    assert_eq!(detect(&vhdx).unwrap(), ImageFormat::Vhdx);
+    assert_eq!(detect(&vhd).unwrap(), ImageFormat::Vhd);
+    assert_eq!(detect(&raw).unwrap(), ImageFormat::Raw);
     let cmp = run(
         "qemu-img",
         &[

@@ -136,6 +136,36 @@ fn more_than_4_gib_mostly_sparse() {
 }
 
 #[test]
+fn bat_larger_than_one_mib() {
+    // 130 GiB with 1 MiB blocks: 133120 payload entries plus 32 sector bitmap entries, a BAT
+    // of 2 MiB; data in the last block and on both sides of a chunk boundary.
+    let d = tempfile::tempdir().unwrap();
+    let raw = d.path().join("huge.raw");
+    let size = 130u64 << 30;
+    make_raw(
+        &raw,
+        size,
+        &[
+            ((128u64 << 30) - 512, pseudo_random(14, 1024)),
+            (size - 4096, pseudo_random(15, 4096)),
+        ],
+    );
+    let vhdx = d.path().join("huge.vhdx");
+    let mut src = RawFile::new(File::open(&raw).unwrap()).unwrap();
+    let s = write(
+        &mut src,
+        &mut File::create(&vhdx).unwrap(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(s.blocks_present, 3);
+    assert_eq!(s.file_size, 5 * MIB + 3 * MIB, "BAT of 2 MiB, three blocks");
+    check_with_tools_opt(&vhdx, &raw, size, 512, false);
+    let r = Reader::open(File::open(&vhdx).unwrap()).unwrap();
+    assert_eq!(r.info().bat_entries, 133120 + 32);
+}
+
+#[test]
 fn several_block_sizes() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("bs.raw");
