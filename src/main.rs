@@ -74,9 +74,6 @@ enum Command {
     /// Never resolves: every package comes from the lockfile, verified by sha256. Outputs are
     /// written under temporary names and renamed when complete.
     Build(commands::build::BuildArgs),
-    /// Boot a disk image under QEMU + OVMF (software emulation) until the guest reports
-    /// ready; exit 0 when no unit failed, 3 when some did or the guest never got there.
-    Boot(commands::boot::BootArgs),
     /// Talk to a running guest's agent: status, provision, exec, copy-in/out, shutdown, reboot.
     ///
     /// Exit status: 0, or 1 when the agent cannot be reached or answers with an error;
@@ -97,6 +94,20 @@ enum Command {
     ///
     /// Exit status 3 when a signature, size or sha256 check fails, 1 when a file is missing.
     Verify(commands::verify::VerifyArgs),
+    /// Boot a disk image under QEMU + OVMF (software emulation) until the guest reports
+    /// ready; exit 0 when no unit failed, 3 when some did or the guest never got there.
+    Boot(commands::boot::BootArgs),
+    /// Show what a disk file holds: container (raw, VHDX, fixed VHD), partitions, filesystems.
+    ///
+    /// The format is recognized by content. With --json, a stable JSON document. Exits 1 when
+    /// the file is damaged (after printing what could be read when the damage is inside a
+    /// filesystem).
+    Inspect(commands::inspect::InspectArgs),
+    /// Convert a disk file between raw, VHDX (dynamic or fixed) and fixed VHD.
+    ///
+    /// Sparse both ways; the output is written under a temporary name and renamed when
+    /// complete; the same input always gives the same output bytes.
+    Convert(commands::convert::ConvertArgs),
 }
 
 fn main() -> ExitCode {
@@ -105,11 +116,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Lock(a) => commands::lock::run(a, &out),
         Command::Build(a) => commands::build::run(a, &out),
-        Command::Boot(a) => commands::boot::run(a, &out),
         Command::Agent(a) => commands::agent::run(a, &out),
         Command::Keygen(a) => commands::keygen::run(a, &out),
         Command::Sign(a) => commands::sign::run(a, &out),
         Command::Verify(a) => commands::verify::run(a, &out),
+        Command::Boot(a) => commands::boot::run(a, &out),
+        Command::Inspect(a) => commands::inspect::run(a, &out),
+        Command::Convert(a) => commands::convert::run(a, &out),
     };
     match result {
         Ok(code) => code,

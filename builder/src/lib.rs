@@ -10,6 +10,7 @@
 //! - [`package`]: the outputs and the manifest
 //! - [`release`]: the signed manifest, SBOM and signatures
 //! - [`build`]: runs them in order
+//! - [`inspect`] and [`convert`]: read disk files back (raw, VHDX, fixed VHD) and convert them
 
 pub mod assemble;
 pub mod atomic;
@@ -17,8 +18,10 @@ pub mod boot;
 pub mod build;
 pub mod configure;
 pub mod configure_stage;
+pub mod convert;
 pub mod disk;
 pub mod fetch;
+pub mod inspect;
 pub mod lock;
 pub mod package;
 pub mod plan;

@@ -3,6 +3,8 @@
 pub mod agent;
 pub mod boot;
 pub mod build;
+pub mod convert;
+pub mod inspect;
 pub mod keygen;
 pub mod lock;
 pub mod password;
