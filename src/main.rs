@@ -79,6 +79,9 @@ enum Command {
     /// Exit status: 0, or 1 when the agent cannot be reached or answers with an error;
     /// `exec` passes the command's exit code through (124 on timeout, 128+N on signal N).
     Agent(commands::agent::AgentArgs),
+    /// Boot a disk image under QEMU + OVMF (software emulation) until the guest reports
+    /// ready; exit 0 when no unit failed, 3 when some did or the guest never got there.
+    Boot(commands::boot::BootArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         Command::Lock(a) => commands::lock::run(a, &out),
         Command::Build(a) => commands::build::run(a, &out),
         Command::Agent(a) => commands::agent::run(a, &out),
+        Command::Boot(a) => commands::boot::run(a, &out),
     };
     match result {
         Ok(code) => code,

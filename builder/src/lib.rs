@@ -12,6 +12,7 @@
 
 pub mod assemble;
 pub mod atomic;
+pub mod boot;
 pub mod build;
 pub mod configure;
 pub mod configure_stage;
@@ -20,6 +21,7 @@ pub mod fetch;
 pub mod lock;
 pub mod package;
 pub mod plan;
+pub mod qemu;
 pub mod recipe_files;
 pub mod seed;
 pub mod sources;

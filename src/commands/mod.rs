@@ -1,6 +1,7 @@
 //! One module per subcommand: turn arguments into library calls and results into output.
 
 pub mod agent;
+pub mod boot;
 pub mod build;
 pub mod lock;
 
