@@ -182,7 +182,7 @@ mod tests {
         std::fs::write(&file, b"local bytes").expect("write");
         let url = format!("file://{}", file.display());
         // Offline: a local repository needs no network.
-        let f = Fetcher::new(Cache::new(&dir.path().join("cache")), true, None, false);
+        let f = Fetcher::new(Cache::new(dir.path().join("cache")), true, None, false);
         assert_eq!(f.get_fresh("x", &url).expect("read"), b"local bytes");
         let sha = hex::encode(sha2::Sha256::digest(b"local bytes"));
         let p = f
@@ -190,7 +190,7 @@ mod tests {
             .expect("verified");
         assert!(f.in_cache(&p));
         let bad = "0".repeat(64);
-        let fresh = Fetcher::new(Cache::new(&dir.path().join("cache2")), true, None, false);
+        let fresh = Fetcher::new(Cache::new(dir.path().join("cache2")), true, None, false);
         assert!(matches!(
             fresh.get_verified("x", &url, None, Some(11), &bad),
             Err(FetchError::Checksum { .. })
