@@ -79,9 +79,35 @@ enum Command {
     /// Exit status: 0, or 1 when the agent cannot be reached or answers with an error;
     /// `exec` passes the command's exit code through (124 on timeout, 128+N on signal N).
     Agent(commands::agent::AgentArgs),
+    /// Make a minisign key pair for signing releases.
+    ///
+    /// The secret key file is created with mode 0600 and, unless --unencrypted, protected by
+    /// a password ($EFLOW_SIGNING_PASSWORD, else asked twice on the terminal). Existing files
+    /// are never overwritten. The public key is printed.
+    Keygen(commands::keygen::KeygenArgs),
+    /// Sign files: writes FILE.minisig next to each (minisign format, prehashed).
+    ///
+    /// The trusted comment records the file name and its sha256. `minisign -Vm FILE -P KEY`
+    /// verifies the result.
+    Sign(commands::sign::SignArgs),
+    /// Verify a signed file, or a build manifest and every output it lists.
+    ///
+    /// Exit status 3 when a signature, size or sha256 check fails, 1 when a file is missing.
+    Verify(commands::verify::VerifyArgs),
     /// Boot a disk image under QEMU + OVMF (software emulation) until the guest reports
     /// ready; exit 0 when no unit failed, 3 when some did or the guest never got there.
     Boot(commands::boot::BootArgs),
+    /// Show what a disk file holds: container (raw, VHDX, fixed VHD), partitions, filesystems.
+    ///
+    /// The format is recognized by content. With --json, a stable JSON document. Exits 1 when
+    /// the file is damaged (after printing what could be read when the damage is inside a
+    /// filesystem).
+    Inspect(commands::inspect::InspectArgs),
+    /// Convert a disk file between raw, VHDX (dynamic or fixed) and fixed VHD.
+    ///
+    /// Sparse both ways; the output is written under a temporary name and renamed when
+    /// complete; the same input always gives the same output bytes.
+    Convert(commands::convert::ConvertArgs),
 }
 
 fn main() -> ExitCode {
@@ -91,7 +117,12 @@ fn main() -> ExitCode {
         Command::Lock(a) => commands::lock::run(a, &out),
         Command::Build(a) => commands::build::run(a, &out),
         Command::Agent(a) => commands::agent::run(a, &out),
+        Command::Keygen(a) => commands::keygen::run(a, &out),
+        Command::Sign(a) => commands::sign::run(a, &out),
+        Command::Verify(a) => commands::verify::run(a, &out),
         Command::Boot(a) => commands::boot::run(a, &out),
+        Command::Inspect(a) => commands::inspect::run(a, &out),
+        Command::Convert(a) => commands::convert::run(a, &out),
     };
     match result {
         Ok(code) => code,

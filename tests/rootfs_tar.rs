@@ -141,7 +141,7 @@ fn two_builds_are_identical_across_dirs_umask_tz_lang() {
         let mut c = Command::new("sh");
         c.arg("-c")
             .arg(format!(
-                "umask {umask} && exec \"$0\" --quiet build \"$1\" --format tar --out \"$2\" --cache \"$3\""
+                "umask {umask} && exec \"$0\" --quiet build \"$1\" --format tar,vhdx --out \"$2\" --cache \"$3\""
             ))
             .arg(env!("CARGO_BIN_EXE_eflow-image"))
             .arg(minimal())
@@ -155,7 +155,12 @@ fn two_builds_are_identical_across_dirs_umask_tz_lang() {
     };
     build(a.path(), "022", "UTC", "C.UTF-8");
     build(&b_out, "077", "Pacific/Kiritimati", "POSIX");
-    for f in ["minimal.rootfs.tar", "minimal.manifest.json"] {
+    for f in [
+        "minimal.rootfs.tar",
+        "minimal.vhdx",
+        "minimal.spdx.json",
+        "minimal.manifest.json",
+    ] {
         assert_eq!(
             sha256sum(&a.path().join(f)),
             sha256sum(&b_out.join(f)),

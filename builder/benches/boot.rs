@@ -7,6 +7,7 @@
 //!     cargo bench -p eflow-builder --bench boot
 //!
 //! Needs what builder/tests/boot_qemu.rs needs (QEMU, OVMF, the image's packages).
+//! With EFLOW_BOOT_BENCH_KEEP=DIR the VHDX is kept as DIR/eflow-boot-bench.vhdx.
 
 #[path = "../tests/boot_support/mod.rs"]
 mod boot_support;
@@ -72,6 +73,12 @@ fn main() {
         "QEMU (TCG) start to ready line: {:.1} s, ready={:?}",
         out.seconds, out.ready
     );
+    // EFLOW_BOOT_BENCH_KEEP=DIR keeps the VHDX (to try `eflow-image boot` on it).
+    if let Some(keep) = std::env::var_os("EFLOW_BOOT_BENCH_KEEP") {
+        let to = std::path::Path::new(&keep).join("eflow-boot-bench.vhdx");
+        std::fs::copy(&vhdx, &to).expect("keeping the VHDX");
+        println!("kept {}", to.display());
+    }
     if !out.ok() {
         eprintln!("{}", out.log);
         std::process::exit(1);

@@ -14,6 +14,10 @@ use crate::plan::{DefinitionError, Image, Lockfile, RecipeSet};
 use crate::seed::{self, Seed};
 use crate::sources::Mirrors;
 
+/// The kernel command line when the image's `[boot]` gives none: consoles on the first
+/// serial port (where `boot` and Hyper-V's COM1 read) and the screen.
+pub const DEFAULT_CMDLINE: &str = "console=tty0 console=ttyS0,115200 rw";
+
 /// What `build` is asked to do.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
@@ -26,6 +30,8 @@ pub struct BuildOptions {
     pub packages_dir: Option<PathBuf>,
     pub mirror: Option<String>,
     pub progress: bool,
+    /// Signs the outputs, SBOM and manifest; `None` leaves them unsigned (and says so).
+    pub sign_key: Option<std::sync::Arc<eflow_signing::SecretKey>>,
 }
 
 /// One file the build wrote.
@@ -45,6 +51,10 @@ pub struct BuildResult {
     pub source_date_epoch: i64,
     pub outputs: Vec<OutputFile>,
     pub manifest: PathBuf,
+    pub sbom: PathBuf,
+    /// The `.minisig` files written; empty when unsigned.
+    pub signatures: Vec<PathBuf>,
+    pub signed: bool,
     pub packages: usize,
 }
 
@@ -65,6 +75,10 @@ pub enum BuildError {
     Configure(#[from] crate::configure_stage::ConfigureError),
     #[error(transparent)]
     Disk(#[from] crate::disk::DiskError),
+    #[error("boot: {0}")]
+    Boot(#[from] crate::boot::BootError),
+    #[error(transparent)]
+    Release(#[from] crate::release::ReleaseError),
     #[error("{0}")]
     Invalid(String),
     #[error("cannot write {path}: {source}")]
@@ -196,7 +210,35 @@ pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, Bui
     let name = plan.image.def.image.name.clone();
     let needs_disk = formats.iter().any(|f| f != "tar");
     let disk = if needs_disk {
-        let esp_files: Vec<(String, Vec<u8>)> = Vec::new();
+        // The boot stage needs the root partition's GUID (for root=PARTUUID=...) before the
+        // disk is laid out; it is derived from the seed, so both agree.
+        let has_esp = plan
+            .image
+            .def
+            .partitions
+            .iter()
+            .any(|p| p.filesystem.as_deref() == Some("vfat"));
+        let esp_files = if has_esp {
+            let boot_def = plan.image.def.boot.clone();
+            let mut bopts = crate::boot::BootOptions::new(
+                boot_def
+                    .as_ref()
+                    .and_then(|b| b.cmdline.as_deref())
+                    .unwrap_or(DEFAULT_CMDLINE),
+                &crate::disk::root_partuuid(&plan.seed).to_string(),
+                sde,
+            );
+            bopts.modules = boot_def.map(|b| b.modules).unwrap_or_default();
+            let files = crate::boot::prepare(&mut tree, &bopts)?;
+            log(&format!(
+                "boot: kernel {}, {} initramfs modules",
+                files.kernel_release,
+                files.initramfs_modules.len()
+            ));
+            files.esp
+        } else {
+            Vec::new()
+        };
         let disk = DiskPlan::new(&plan.image, &tree, &esp_files, plan.seed, sde)?;
         let root = disk
             .partitions
@@ -256,13 +298,27 @@ pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, Bui
         });
     }
 
-    let manifest = crate::package::manifest::write(&opts.out_dir, &plan, &outputs)?;
+    let release = crate::release::finish(
+        &plan,
+        &tree,
+        &outputs,
+        &opts.out_dir,
+        opts.sign_key.as_deref(),
+    )?;
+    if release.signed {
+        log(&format!("sign: {} signatures", release.signatures.len()));
+    } else {
+        log("sign: no key given (--sign KEY): the outputs, SBOM and manifest are NOT signed");
+    }
     Ok(BuildResult {
         image: name.clone(),
         version: plan.image.def.image.version.clone(),
         source_date_epoch: sde,
         outputs,
-        manifest,
+        manifest: release.manifest,
+        sbom: release.sbom,
+        signatures: release.signatures,
+        signed: release.signed,
         packages: plan.lock.packages.len(),
     })
 }

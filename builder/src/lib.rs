@@ -8,7 +8,9 @@
 //! - [`assemble`]: packages unpacked into the Tree
 //! - [`configure`] and [`configure_stage`]: accounts, units, first-boot files, dpkg database
 //! - [`package`]: the outputs and the manifest
+//! - [`release`]: the signed manifest, SBOM and signatures
 //! - [`build`]: runs them in order
+//! - [`inspect`] and [`convert`]: read disk files back (raw, VHDX, fixed VHD) and convert them
 
 pub mod assemble;
 pub mod atomic;
@@ -16,12 +18,15 @@ pub mod boot;
 pub mod build;
 pub mod configure;
 pub mod configure_stage;
+pub mod convert;
 pub mod disk;
 pub mod fetch;
+pub mod inspect;
 pub mod lock;
 pub mod package;
 pub mod plan;
 pub mod qemu;
 pub mod recipe_files;
+pub mod release;
 pub mod seed;
 pub mod sources;

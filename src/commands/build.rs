@@ -24,11 +24,23 @@ pub struct BuildArgs {
     /// and the network: for air-gapped pipelines. They are verified like downloads.
     #[arg(long, value_name = "DIR")]
     packages: Option<PathBuf>,
+    /// Sign the outputs, the SBOM and the manifest with this minisign secret key file
+    /// (mode 0600; its password from $EFLOW_SIGNING_PASSWORD or the terminal).
+    /// Without it the build says the outputs are unsigned.
+    #[arg(long, value_name = "KEY")]
+    sign: Option<PathBuf>,
     #[command(flatten)]
     source: SourceArgs,
 }
 
 pub fn run(a: BuildArgs, out: &Output) -> anyhow::Result<ExitCode> {
+    // Load (and unlock) the key first: a wrong password fails before a long build.
+    let sign_key = match &a.sign {
+        Some(path) => Some(std::sync::Arc::new(super::sign::load_secret_key(Some(
+            path,
+        ))?)),
+        None => None,
+    };
     let opts = BuildOptions {
         image: a.image,
         out_dir: a.out,
@@ -38,6 +50,7 @@ pub fn run(a: BuildArgs, out: &Output) -> anyhow::Result<ExitCode> {
         packages_dir: a.packages,
         mirror: a.source.mirror,
         progress: out.bars(),
+        sign_key,
     };
     let r = build(&opts, &|m| out.step(m))?;
     let mut human = String::new();
@@ -49,7 +62,16 @@ pub fn run(a: BuildArgs, out: &Output) -> anyhow::Result<ExitCode> {
             o.size
         ));
     }
-    human.push_str(&format!("manifest: {}", r.manifest.display()));
+    human.push_str(&format!(
+        "manifest: {}\nsbom: {}\n{}",
+        r.manifest.display(),
+        r.sbom.display(),
+        if r.signed {
+            format!("signed: {} signatures", r.signatures.len())
+        } else {
+            "NOT signed (pass --sign KEY)".to_string()
+        }
+    ));
     out.result(&human, serde_json::to_value(&r)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,13 @@
 pub mod agent;
 pub mod boot;
 pub mod build;
+pub mod convert;
+pub mod inspect;
+pub mod keygen;
 pub mod lock;
+pub mod password;
+pub mod sign;
+pub mod verify;
 
 use std::path::PathBuf;
 

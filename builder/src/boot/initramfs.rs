@@ -138,62 +138,41 @@ type Modules = (
 
 /// The load order of `wanted` and their dependencies, with each module's metadata and bytes.
 ///
-/// Only the modules in the dependency closure are read (a kernel has over a thousand), each
-/// round in content order so a package's data.tar is decompressed front to back.
+/// Two passes over the kernel package, each in content order so its data.tar is
+/// decompressed once, front to back: the first reads every module's `.modinfo` (and
+/// `modules.builtin`), the second the bytes of the modules to load. Reading modules one by
+/// one as dependencies are discovered would restart the decompression for each level.
 fn modules(guest: &Tree, k: &Kernel, wanted: &[String]) -> Result<Modules, BootError> {
     let dir = &k.modules_dir;
     let prefix = format!("{dir}/");
-    // Loadable modules by name, from file names alone.
-    let mut by_name: BTreeMap<String, (String, &Entry)> = BTreeMap::new();
-    for (path, e) in guest.iter() {
-        let Some(rel) = path.strip_prefix(&prefix) else {
-            continue;
-        };
-        let is_module = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
-            .iter()
-            .any(|s| rel.ends_with(s));
-        if is_module && matches!(e.kind, Kind::File { .. }) {
-            by_name.insert(eflow_kmod::name_from_path(rel), (rel.to_string(), e));
-        }
-    }
-    let builtin = match guest.get(&format!("{dir}/modules.builtin")) {
-        Some(_) => {
-            let text = read(guest, &format!("{dir}/modules.builtin"))?;
-            eflow_kmod::parse_builtin(&String::from_utf8_lossy(&text))
-        }
-        None => Vec::new(),
-    };
-    let builtin_set: BTreeSet<String> = builtin.iter().cloned().collect();
+    let builtin_path = format!("{dir}/modules.builtin");
+    let mut files: Vec<(&str, &Entry)> = guest
+        .iter()
+        .filter(|(path, e)| {
+            matches!(e.kind, Kind::File { .. })
+                && path.strip_prefix(&prefix).is_some_and(|rel| {
+                    [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
+                        .iter()
+                        .any(|s| rel.ends_with(s))
+                })
+                || *path == builtin_path
+        })
+        .collect();
+    files.sort_by_key(|(path, e)| (content_key(e), *path));
 
+    let mut builtin = Vec::new();
     let mut infos: BTreeMap<String, ModInfo> = BTreeMap::new();
-    let mut bytes: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    let mut todo: Vec<String> = wanted.iter().map(|w| eflow_kmod::normalize(w)).collect();
-    while !todo.is_empty() {
-        let mut round: Vec<(String, &Entry)> = Vec::new();
-        for name in todo.drain(..) {
-            if builtin_set.contains(&name) || !seen.insert(name.clone()) {
-                continue;
-            }
-            // A name with no file is reported by load_order, with the chain that needs it.
-            if let Some((rel, e)) = by_name.get(&name) {
-                round.push((rel.clone(), *e));
-            }
+    for (path, _) in &files {
+        let data = read(guest, path)?;
+        if *path == builtin_path {
+            builtin = eflow_kmod::parse_builtin(&String::from_utf8_lossy(&data));
+            continue;
         }
-        round.sort_by_key(|(rel, e)| match &e.kind {
-            Kind::File { content, .. } => (content.order_key(), rel.clone()),
-            _ => ((0, 0), rel.clone()),
-        });
-        for (rel, _) in round {
-            let data = read(guest, &format!("{dir}/{rel}"))?;
-            let info = eflow_kmod::modinfo(&data).map_err(|source| BootError::Module {
-                path: format!("{dir}/{rel}"),
-                source,
-            })?;
-            todo.extend(info.depends.iter().map(|d| eflow_kmod::normalize(d)));
-            infos.insert(rel.clone(), info);
-            bytes.insert(rel, data);
-        }
+        let info = eflow_kmod::modinfo(&data).map_err(|source| BootError::Module {
+            path: path.to_string(),
+            source,
+        })?;
+        infos.insert(path[prefix.len()..].to_string(), info);
     }
     let index = ModuleIndex::new(infos.iter().map(|(p, i)| (p.clone(), i.clone())), builtin)
         .map_err(BootError::Modules)?;
@@ -204,5 +183,28 @@ fn modules(guest: &Tree, k: &Kernel, wanted: &[String]) -> Result<Modules, BootE
         .into_iter()
         .map(str::to_string)
         .collect();
+
+    let mut needed: Vec<(&str, &Entry)> = files
+        .iter()
+        .filter(|(path, _)| {
+            order
+                .iter()
+                .any(|o| path[prefix.len().min(path.len())..] == **o)
+        })
+        .copied()
+        .collect();
+    needed.sort_by_key(|(path, e)| (content_key(e), *path));
+    let mut bytes = BTreeMap::new();
+    for (path, _) in needed {
+        bytes.insert(path[prefix.len()..].to_string(), read(guest, path)?);
+    }
+    infos.retain(|p, _| order.contains(p));
     Ok((order, infos, bytes))
+}
+
+fn content_key(e: &Entry) -> (u32, u64) {
+    match &e.kind {
+        Kind::File { content, .. } => content.order_key(),
+        _ => (0, 0),
+    }
 }

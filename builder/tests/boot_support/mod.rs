@@ -34,7 +34,7 @@ pub fn guest_tree() -> (Tree, i64) {
         .map(|o| (o.path.clone(), o.package.clone()))
         .collect();
     let sde = plan.source_date_epoch;
-    let a = eflow_builder::assemble::assemble(&debs, &overrides, sde)
+    let a = eflow_builder::assemble::assemble(&debs, &overrides, &plan.architecture(), sde)
         .unwrap_or_else(|e| panic!("assemble: {e}"));
     let mut tree = a.tree;
     eflow_builder::configure_stage::configure(&mut tree, &plan, &a.packages, &a.owners)

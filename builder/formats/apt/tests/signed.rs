@@ -80,7 +80,9 @@ fn keys() -> &'static Keys {
         require("gpgconf");
         // Statics are never dropped, so a TempDir would leak: use a fixed directory under
         // cargo's per-target scratch space, recreated on each run.
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("eflow-apt-gpg");
+        // One directory per process: nextest runs every test in a process of its own.
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("eflow-apt-gpg-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let home = dir.join("h");

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read, Seek};
+use std::io::{self, Read, Seek, SeekFrom};
 
 use eflow_extents::{Segment, SparseRead};
 
@@ -485,6 +485,70 @@ impl<F: Read + Seek> Reader<F> {
     /// The BAT entry of payload block `k`.
     fn block_entry(&self, k: u64) -> u64 {
         self.bat[self.geo.payload_index(k) as usize]
+    }
+
+    /// Reads virtual-disk bytes at `offset` into `buf`, as many as fit before the end of the
+    /// disk (0 at or past the end); blocks not stored read as zeros. Random access for the
+    /// partition-table and filesystem readers of `inspect`; it does not move the stream
+    /// position.
+    pub fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let size = self.info.virtual_size;
+        if offset >= size {
+            return Ok(0);
+        }
+        let want = (size - offset).min(buf.len() as u64) as usize;
+        let bs = self.info.block_size as u64;
+        let mut done = 0usize;
+        while done < want {
+            let pos = offset + done as u64;
+            let in_block = pos % bs;
+            let n = ((bs - in_block) as usize).min(want - done);
+            let e = self.block_entry(pos / bs);
+            let piece = &mut buf[done..done + n];
+            if bat::state(e) == bat::PAYLOAD_FULLY_PRESENT {
+                // `open` checked that every present block lies inside the file; reads go
+                // through the image so that replayed log data is seen.
+                self.image.read_exact_at(bat::offset(e) + in_block, piece)?;
+            } else {
+                piece.fill(0);
+            }
+            done += n;
+        }
+        Ok(want)
+    }
+}
+
+/// Reads the virtual disk from the current position (shared with the sparse stream).
+impl<F: Read + Seek> Read for Reader<F> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.read_at(self.pos, buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// Moves the position in the virtual disk (shared with the sparse stream); `End` is relative
+/// to the virtual size. Seeking past the end is allowed (reads there return 0 bytes).
+impl<F: Read + Seek> Seek for Reader<F> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let (base, delta) = match to {
+            SeekFrom::Start(n) => {
+                self.pos = n;
+                return Ok(n);
+            }
+            SeekFrom::End(d) => (self.info.virtual_size, d),
+            SeekFrom::Current(d) => (self.pos, d),
+        };
+        match base.checked_add_signed(delta) {
+            Some(p) => {
+                self.pos = p;
+                Ok(p)
+            }
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek to a negative or overflowing position",
+            )),
+        }
     }
 }
 

@@ -1,0 +1,144 @@
+//! The sign stage on a real guest: the minimal image's packages fetched (from the cache, or
+//! the mirror), assembled and configured as `build` does, then `release::finish` with a key.
+//! Checks the SBOM's licenses come from the packages' real Debian copyright files and that
+//! `pyspdxtools` accepts it, and that `minisign` and `eflow-image verify` accept the release.
+//!
+//! Needs the package cache or the network (about 30 s from a warm cache), hence ignored:
+//! `cargo test -p eflow-image --test release_build -- --ignored`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use eflow_builder::build::{fetch_packages, OutputFile, Plan};
+use eflow_builder::fetch::{Cache, Fetcher};
+
+const BIN: &str = env!("CARGO_BIN_EXE_eflow-image");
+
+fn run(program: &str, args: &[&str], missing: &str) -> (i32, String) {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .env_remove("EFLOW_SIGNING_KEY")
+        .env_remove("EFLOW_SIGNING_PASSWORD")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e}): {missing}"));
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+#[ignore = "needs the package cache or the Debian mirror; run with --ignored"]
+fn minimal_image_release_files() {
+    let image = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/images/minimal.toml");
+    let plan = Plan::load(&image).unwrap();
+    let fetcher = Fetcher::new(Cache::new(Cache::default_dir()), false, None, false);
+    let debs = fetch_packages(&plan, &fetcher, None, &|m| eprintln!("{m}")).unwrap();
+    let overrides: BTreeMap<String, String> = plan
+        .recipes
+        .recipes
+        .iter()
+        .flat_map(|r| r.def.overrides.iter())
+        .map(|o| (o.path.clone(), o.package.clone()))
+        .collect();
+    let mut assembled = eflow_builder::assemble::assemble(
+        &debs,
+        &overrides,
+        &plan.architecture(),
+        plan.source_date_epoch,
+    )
+    .unwrap();
+    eflow_builder::configure_stage::configure(
+        &mut assembled.tree,
+        &plan,
+        &assembled.packages,
+        &assembled.owners,
+    )
+    .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let (sk_path, pk) = (keys.path().join("k.key"), keys.path().join("k.pub"));
+    let (code, out) = run(
+        BIN,
+        &[
+            "keygen",
+            "--secret-key",
+            s(&sk_path),
+            "--public-key",
+            s(&pk),
+            "--unencrypted",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{out}");
+    let sk = eflow_signing::load_secret_key_file(&sk_path, None).unwrap();
+    let raw = dir.path().join("minimal.raw");
+    std::fs::write(&raw, b"stand-in for the disk").unwrap();
+    let outputs = [OutputFile {
+        format: "raw".into(),
+        path: raw.clone(),
+        size: 21,
+        sha256: eflow_signing::Hasher::digest_file(&raw)
+            .unwrap()
+            .sha256_hex(),
+    }];
+    let files =
+        eflow_builder::release::finish(&plan, &assembled.tree, &outputs, dir.path(), Some(&sk))
+            .unwrap();
+    assert!(files.signed);
+
+    // Licenses come from the real copyright files: most packages declare one.
+    let sbom: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&files.sbom).unwrap()).unwrap();
+    let packages = sbom["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), plan.lock.packages.len() + 1);
+    let declared = packages
+        .iter()
+        .filter(|p| p["licenseDeclared"] != "NOASSERTION")
+        .count();
+    eprintln!(
+        "{declared} of {} packages declare a license",
+        plan.lock.packages.len()
+    );
+    for p in packages.iter().take(12) {
+        eprintln!("  {} {}", p["name"], p["licenseDeclared"]);
+    }
+    assert!(
+        declared * 10 >= plan.lock.packages.len() * 8,
+        "only {declared} of {} packages have a declared license",
+        plan.lock.packages.len()
+    );
+    let relationships = sbom["relationships"].as_array().unwrap();
+    assert!(relationships
+        .iter()
+        .any(|r| r["relationshipType"] == "DEPENDS_ON"));
+
+    let tool = std::env::var("PYSPDXTOOLS").unwrap_or_else(|_| "pyspdxtools".into());
+    let (code, out) = run(
+        &tool,
+        &["-i", s(&files.sbom)],
+        "pip install spdx-tools (or set $PYSPDXTOOLS)",
+    );
+    assert_eq!(code, 0, "pyspdxtools rejected the SBOM: {out}");
+    for f in [&raw, &files.sbom, &files.manifest] {
+        let (code, out) = run(
+            "minisign",
+            &["-Vm", s(f), "-p", s(&pk)],
+            "apt-get install minisign",
+        );
+        assert_eq!(code, 0, "{out}");
+    }
+    let (code, out) = run(BIN, &["verify", s(&files.manifest), "--pubkey", s(&pk)], "");
+    assert_eq!(code, 0, "{out}");
+}
