@@ -70,6 +70,36 @@ fn stat(fs: &Path, path: &str) -> (String, u32, u32, u32, Option<String>) {
     (kind, mode, uid, gid, link)
 }
 
+/// The generator makes the very bytes eflow.lock pins, run after run (so the lockfile stays
+/// valid), and signs an index that gpgv accepts with the keyring it exports.
+#[test]
+fn fake_runtime_repository_is_reproducible_and_signed() {
+    for t in ["dpkg-deb", "xz", "gpg", "gpgv", "sha256sum"] {
+        require_tool(t);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    ok(Command::new(root().join("tests/fake-aziot/make-repo.sh")).arg(dir.path()));
+    let repo = dir.path().join("repo");
+    for p in FAKE_DEBS {
+        assert_eq!(
+            sha256sum(&repo.join(p)),
+            pinned_sha256(p),
+            "{p}: tests/fake-aziot/make-repo.sh is not deterministic, or it changed and \
+             `eflow-image lock --update recipes/images/eflow.toml` was not run"
+        );
+        // dpkg-deb reads it, and it is the package the recipes ask for.
+        let out = ok(Command::new("dpkg-deb")
+            .args(["-f"])
+            .arg(repo.join(p))
+            .arg("Package"));
+        assert!(p.contains(String::from_utf8_lossy(&out.stdout).trim()));
+    }
+    ok(Command::new("gpgv")
+        .arg("--keyring")
+        .arg(dir.path().join("keyring.gpg"))
+        .arg(repo.join("dists/bookworm/InRelease")));
+}
+
 #[test]
 fn eflow_image_has_the_runtimes_users_directories_and_units() {
     for t in ["sfdisk", "dd", "e2fsck", "debugfs"] {

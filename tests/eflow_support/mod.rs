@@ -14,46 +14,64 @@ pub fn eflow_image() -> PathBuf {
 
 static PREPARED: Mutex<bool> = Mutex::new(false);
 
+/// The test runtime packages: (path in the repository, file name) as eflow.lock pins them.
+pub const FAKE_DEBS: [&str; 2] = [
+    "pool/main/a/aziot-identity-service/aziot-identity-service_1.5.6-1_amd64.deb",
+    "pool/main/a/aziot-edge/aziot-edge_1.5.21-1_amd64.deb",
+];
+
+/// The sha256 eflow.lock pins for a package path.
+pub fn pinned_sha256(path: &str) -> String {
+    let lock = std::fs::read_to_string(root().join("recipes/images/eflow.lock")).unwrap();
+    let at = lock
+        .find(&format!("path = \"{path}\""))
+        .unwrap_or_else(|| panic!("eflow.lock does not pin {path}"));
+    let rest = &lock[at..];
+    let s = rest.find("sha256 = \"").unwrap() + 10;
+    rest[s..s + 64].to_string()
+}
+
 /// Makes what building eflow.toml needs from this workspace: the test Microsoft repository at
-/// target/fake-aziot (where eflow.toml's `[source.microsoft]` points) and the release build of
-/// the guest agent (guest-rootfs/usr/libexec/eflow-guest-agent links to it). Then checks that
-/// the regenerated .debs are the very bytes recipes/images/eflow.lock pins.
+/// target/fake-aziot (where eflow.toml's `[source.microsoft]` points; made under `flock` and
+/// only when its packages are not already the pinned ones, as test binaries run in parallel)
+/// and the release build of the guest agent (guest-rootfs/usr/libexec/eflow-guest-agent links
+/// to it).
 pub fn prepare() {
     let mut done = PREPARED.lock().unwrap_or_else(|e| e.into_inner());
     if *done {
         return;
     }
-    for t in ["dpkg-deb", "xz", "gpg", "gpgv", "sha256sum"] {
+    for t in ["dpkg-deb", "xz", "gpg", "gpgv", "sha256sum", "flock"] {
         require_tool(t);
     }
-    ok(Command::new(root().join("tests/fake-aziot/make-repo.sh"))
-        .arg(root().join("target/fake-aziot")));
-    let lock = std::fs::read_to_string(root().join("recipes/images/eflow.lock")).unwrap();
-    for (name, path) in [
-        (
-            "aziot-identity-service",
-            "pool/main/a/aziot-identity-service/aziot-identity-service_1.5.6-1_amd64.deb",
-        ),
-        (
-            "aziot-edge",
-            "pool/main/a/aziot-edge/aziot-edge_1.5.21-1_amd64.deb",
-        ),
-    ] {
-        let digest = sha256sum(&root().join("target/fake-aziot/repo").join(path));
-        assert!(
-            lock.contains(&format!("sha256 = \"{digest}\"")),
-            "the regenerated {name} ({digest}) is not the one eflow.lock pins: \
-             tests/fake-aziot/make-repo.sh is not deterministic, or it changed and \
-             `eflow-image lock --update recipes/images/eflow.toml` was not run"
-        );
-    }
+    let target = root().join("target");
+    std::fs::create_dir_all(&target).unwrap();
+    let sums = tempfile::NamedTempFile::new().unwrap();
+    let text: String = FAKE_DEBS
+        .iter()
+        .map(|p| format!("{}  {p}\n", pinned_sha256(p)))
+        .collect();
+    std::fs::write(sums.path(), text).unwrap();
+    ok(Command::new("flock")
+        .arg(target.join("fake-aziot.lock"))
+        .args([
+            "sh",
+            "-c",
+            "(cd \"$1/repo\" 2>/dev/null && sha256sum --quiet --status -c \"$2\") || \"$3\" \"$1\" >/dev/null",
+            "sh",
+        ])
+        .arg(target.join("fake-aziot"))
+        .arg(sums.path())
+        .arg(root().join("tests/fake-aziot/make-repo.sh")));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     ok(Command::new(cargo)
         .current_dir(root())
         .args(["build", "--release", "-p", "eflow-guest-agent"])
         .env_remove("CARGO_TARGET_DIR"));
     assert!(
-        root().join("guest-rootfs/usr/libexec/eflow-guest-agent").is_file(),
+        root()
+            .join("guest-rootfs/usr/libexec/eflow-guest-agent")
+            .is_file(),
         "guest-rootfs/usr/libexec/eflow-guest-agent does not lead to target/release/eflow-guest-agent"
     );
     *done = true;
