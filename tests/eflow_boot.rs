@@ -81,6 +81,17 @@ fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
     boot.timeout = BOOT_TIMEOUT;
     let sock = dir.path().join("agent.sock");
     boot.agent_socket = Some(sock.clone());
+    // A network card, as every EFLOW VM has one: docker.service wants network-online.target,
+    // which fails without a link. User-mode networking, restricted (no way out of the host),
+    // without the option ROM (the firmware would try PXE before the disk).
+    boot.extra_args = [
+        "-netdev",
+        "user,id=n0,restrict=on",
+        "-device",
+        "virtio-net-pci,netdev=n0,romfile=",
+    ]
+    .map(String::from)
+    .to_vec();
     let vars = dir.path().join("vars.fd");
     std::fs::copy(&boot.firmware.vars, &vars).unwrap_or_else(|e| {
         panic!(

@@ -222,6 +222,33 @@ fn eflow_image_has_the_runtimes_users_directories_and_units() {
         assert!(keyd.contains(line), "aziot-keyd.socket has {line}:\n{keyd}");
     }
 
+    let mgmt = debugfs(&fs, "cat /usr/lib/systemd/system/aziot-edged.mgmt.socket");
+    for line in [
+        "ListenStream=/var/run/iotedge/mgmt.sock",
+        "SocketUser=iotedge",
+        "Service=aziot-edged.service",
+    ] {
+        assert!(
+            mgmt.contains(line),
+            "aziot-edged.mgmt.socket has {line}:\n{mgmt}"
+        );
+    }
+
+    // update-alternatives' links of iptables (dockerd runs `iptables`): the nft variants.
+    for tool in [
+        "iptables",
+        "ip6tables",
+        "iptables-save",
+        "ip6tables-restore",
+    ] {
+        let link = stat(&fs, &format!("/usr/sbin/{tool}")).4;
+        assert_eq!(link, Some(format!("/etc/alternatives/{tool}")));
+        let alt = stat(&fs, &format!("/etc/alternatives/{tool}")).4;
+        let want = format!("/usr/sbin/{}", tool.replacen("tables", "tables-nft", 1));
+        assert_eq!(alt.as_deref(), Some(want.as_str()));
+        assert_eq!(stat(&fs, &want).4.as_deref(), Some("xtables-nft-multi"));
+    }
+
     // Enabled units: the symlinks `systemctl enable` makes, leading to an installed unit.
     let agent = stat(&fs, "/usr/libexec/eflow-guest-agent");
     assert_eq!((agent.0.as_str(), agent.1), ("regular", 0o755));

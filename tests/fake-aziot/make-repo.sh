@@ -35,13 +35,14 @@ waiter() {
     printf '#!/bin/sh\n# Stand-in for %s (test package): waits until stopped.\nexec sleep infinity\n' "$1"
 }
 
-socket_unit() { # name description path user mode
+socket_unit() { # service description path user mode
     cat <<UNIT
 [Unit]
 Description=$2
 PartOf=$1.service
 
 [Socket]
+Service=$1.service
 ListenStream=$3
 SocketMode=$5
 DirectoryMode=0755
