@@ -135,3 +135,36 @@ impl eflow_apt::Fetch for AptFetch<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_mirrors_are_relative_to_the_image_or_absolute() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let images = dir.path().join("recipes/images");
+        std::fs::create_dir_all(&images).expect("mkdir");
+        let path = images.join("x.toml");
+        std::fs::write(
+            &path,
+            "[image]\nname = \"x\"\nversion = \"1\"\nrecipes = [\"base\"]\n\n\
+             [source.local]\nsuites = [\"bookworm\"]\nmirror = \"file:../../repo\"\n\n\
+             [source.abs]\nsuites = [\"bookworm\"]\nmirror = \"file:///srv/repo\"\n",
+        )
+        .expect("write");
+        let image = Image::load(&path).expect("a valid image");
+        let m = Mirrors::for_image(&image, None).expect("mirrors");
+        let want = format!(
+            "file://{}",
+            std::path::absolute(images.join("../../repo"))
+                .expect("absolute")
+                .display()
+        );
+        assert_eq!(m.suites("local").expect("local")["bookworm"], want);
+        assert_eq!(
+            m.url("abs", "bookworm", "pool/a.deb").expect("url"),
+            "file:///srv/repo/pool/a.deb"
+        );
+    }
+}
