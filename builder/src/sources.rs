@@ -38,7 +38,9 @@ impl Mirrors {
         let env = std::env::var(MIRROR_ENV).ok();
         let mut by_source = BTreeMap::new();
         for (name, src) in &image.def.source {
+            let local = src.mirror.as_deref().and_then(|m| local_mirror(image, m));
             let (cli, env) = match (&src.mirror, name.as_str()) {
+                _ if local.is_some() => (local.as_deref(), None),
                 (Some(m), _) => (Some(m.as_str()), None),
                 (None, "debian") => (cli_mirror, env.as_deref()),
                 (None, _) => (None, None),
@@ -72,6 +74,19 @@ impl Mirrors {
             })?;
         Ok(format!("{}/{}", base.trim_end_matches('/'), path))
     }
+}
+
+/// A `file:PATH` mirror (no `//`) is a local repository relative to the image definition, so that
+/// an image can name a repository kept next to it; it becomes an absolute `file://` URL.
+fn local_mirror(image: &Image, mirror: &str) -> Option<String> {
+    let rel = mirror.strip_prefix("file:")?;
+    if rel.starts_with("//") {
+        return None;
+    }
+    let base = image.path.parent().unwrap_or(Path::new("."));
+    let joined = base.join(rel);
+    let abs = std::path::absolute(&joined).unwrap_or(joined);
+    Some(format!("file://{}", abs.display()))
 }
 
 /// The keyring a source's InRelease files are checked against.
@@ -118,5 +133,38 @@ impl eflow_apt::Fetch for AptFetch<'_> {
             url: url.to_string(),
             message: format!("{}: {e}", path.display()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_mirrors_are_relative_to_the_image_or_absolute() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let images = dir.path().join("recipes/images");
+        std::fs::create_dir_all(&images).expect("mkdir");
+        let path = images.join("x.toml");
+        std::fs::write(
+            &path,
+            "[image]\nname = \"x\"\nversion = \"1\"\nrecipes = [\"base\"]\n\n\
+             [source.local]\nsuites = [\"bookworm\"]\nmirror = \"file:../../repo\"\n\n\
+             [source.abs]\nsuites = [\"bookworm\"]\nmirror = \"file:///srv/repo\"\n",
+        )
+        .expect("write");
+        let image = Image::load(&path).expect("a valid image");
+        let m = Mirrors::for_image(&image, None).expect("mirrors");
+        let want = format!(
+            "file://{}",
+            std::path::absolute(images.join("../../repo"))
+                .expect("absolute")
+                .display()
+        );
+        assert_eq!(m.suites("local").expect("local")["bookworm"], want);
+        assert_eq!(
+            m.url("abs", "bookworm", "pool/a.deb").expect("url"),
+            "file:///srv/repo/pool/a.deb"
+        );
     }
 }

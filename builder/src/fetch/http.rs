@@ -52,6 +52,9 @@ impl Fetcher {
 
     /// Gets a URL's bytes without caching (for InRelease files, which change).
     pub fn get_fresh(&self, what: &str, url: &str) -> Result<Vec<u8>, FetchError> {
+        if let Some(path) = local_path(url) {
+            return read_local(what, url, path);
+        }
         if self.offline {
             return Err(FetchError::Offline {
                 what: what.to_string(),
@@ -86,6 +89,15 @@ impl Fetcher {
             if local.is_file() {
                 return self.cache.insert_file(what, &local, sha256, size);
             }
+        }
+        if let Some(path) = local_path(url) {
+            if !path.is_file() {
+                return Err(FetchError::Gone {
+                    what: what.to_string(),
+                    url: url.to_string(),
+                });
+            }
+            return self.cache.insert_file(what, path, sha256, size);
         }
         if self.offline {
             return Err(FetchError::Offline {
@@ -136,5 +148,61 @@ impl Fetcher {
     /// Is `path` inside the cache (for messages)?
     pub fn in_cache(&self, path: &Path) -> bool {
         path.starts_with(self.cache.dir())
+    }
+}
+
+/// The host path of a `file://` URL: a repository on the local filesystem (a test repository, or
+/// a mirror copied onto an air-gapped machine). Local reads are allowed offline.
+fn local_path(url: &str) -> Option<&Path> {
+    url.strip_prefix("file://").map(Path::new)
+}
+
+fn read_local(what: &str, url: &str, path: &Path) -> Result<Vec<u8>, FetchError> {
+    std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => FetchError::Gone {
+            what: what.to_string(),
+            url: url.to_string(),
+        },
+        _ => FetchError::Transfer {
+            what: what.to_string(),
+            message: format!("{}: {e}", path.display()),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::Digest;
+
+    #[test]
+    fn file_urls_are_read_from_the_local_filesystem() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("Packages.xz");
+        std::fs::write(&file, b"local bytes").expect("write");
+        let url = format!("file://{}", file.display());
+        // Offline: a local repository needs no network.
+        let f = Fetcher::new(Cache::new(dir.path().join("cache")), true, None, false);
+        assert_eq!(f.get_fresh("x", &url).expect("read"), b"local bytes");
+        let sha = hex::encode(sha2::Sha256::digest(b"local bytes"));
+        let p = f
+            .get_verified("x", &url, None, Some(11), &sha)
+            .expect("verified");
+        assert!(f.in_cache(&p));
+        let bad = "0".repeat(64);
+        let fresh = Fetcher::new(Cache::new(dir.path().join("cache2")), true, None, false);
+        assert!(matches!(
+            fresh.get_verified("x", &url, None, Some(11), &bad),
+            Err(FetchError::Checksum { .. })
+        ));
+        let missing = format!("file://{}/nope", dir.path().display());
+        assert!(matches!(
+            f.get_fresh("x", &missing),
+            Err(FetchError::Gone { .. })
+        ));
+        assert!(matches!(
+            f.get_verified("x", &missing, None, None, &bad),
+            Err(FetchError::Gone { .. })
+        ));
     }
 }
