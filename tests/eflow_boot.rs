@@ -3,12 +3,8 @@
 //! listening and no failed unit; provisioning writes /etc/aziot/config.toml as the renderer
 //! makes it, root-owned with mode 0600; a command runs and its output comes back.
 //!
-//! The boot takes minutes under software emulation, so the test is ignored by default; run it
-//! with
-//!
-//!     cargo test --release --test eflow_boot -- --ignored --nocapture
-//!
-//! (it needs qemu-system-x86_64 and ovmf, like builder/tests/boot_qemu.rs).
+//! The boot takes a minute or two under software emulation; it needs qemu-system-x86_64 and
+//! ovmf, which .ci/run installs.
 
 mod common;
 mod eflow_support;
@@ -67,7 +63,6 @@ fn run(c: &mut Client<UnixStream>, argv: &[&str]) -> (i32, String, String) {
 }
 
 #[test]
-#[ignore = "boots QEMU under TCG (minutes); see the file's doc comment"]
 fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
     for t in ["qemu-system-x86_64", "sfdisk"] {
         require_tool(t);
