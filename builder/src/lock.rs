@@ -85,22 +85,44 @@ pub fn lock(opts: &LockOptions, log: &dyn Fn(&str)) -> Result<LockResult, LockCm
         opts.progress,
     );
     let mirrors = Mirrors::for_image(&image, opts.mirror.as_deref())?;
-    let mut packages = Vec::new();
+    // Every source the recipes use goes into one index, each suite labelled with its source
+    // (`debian/bookworm`), so that a package of one source (Microsoft's runtime) can depend
+    // on packages of another (Debian's libc6) and all requests resolve together.
+    for r in &recipes.recipes {
+        let s = r.def.recipe.source.as_deref().unwrap_or("debian");
+        if !r.def.recipe.packages.is_empty() && !image.def.source.contains_key(s) {
+            return Err(LockCmdError::UnknownSource {
+                recipe: r.name().to_string(),
+                source_name: s.to_string(),
+            });
+        }
+    }
+    let source_of = |r: &crate::plan::Recipe| {
+        r.def
+            .recipe
+            .source
+            .clone()
+            .unwrap_or_else(|| "debian".to_string())
+    };
+    let requests: Vec<eflow_apt::Request> = recipes
+        .recipes
+        .iter()
+        .flat_map(|r| {
+            r.def.recipe.packages.iter().map(|p| eflow_apt::Request {
+                package: p.clone(),
+                recipe: r.name().to_string(),
+            })
+        })
+        .collect();
+    let mut index: Option<eflow_apt::Index> = None;
     let mut warnings = Vec::new();
     let mut newest = 0i64;
     for (source_name, src) in &image.def.source {
-        let requests: Vec<eflow_apt::Request> = recipes
+        let used = recipes
             .recipes
             .iter()
-            .filter(|r| r.def.recipe.source.as_deref().unwrap_or("debian") == source_name)
-            .flat_map(|r| {
-                r.def.recipe.packages.iter().map(|p| eflow_apt::Request {
-                    package: p.clone(),
-                    recipe: r.name().to_string(),
-                })
-            })
-            .collect();
-        if requests.is_empty() {
+            .any(|r| !r.def.recipe.packages.is_empty() && source_of(r) == *source_name);
+        if !used {
             continue;
         }
         let cfg = eflow_apt::SourceConfig {
@@ -114,47 +136,67 @@ pub fn lock(opts: &LockOptions, log: &dyn Fn(&str)) -> Result<LockResult, LockCm
             "lock: reading the {source_name} archive ({})",
             src.suites.join(", ")
         ));
-        let loaded =
-            eflow_apt::load_index(&AptFetch(&fetcher), &cfg, Some(now())).map_err(|error| {
-                LockCmdError::Index {
-                    source_name: source_name.clone(),
-                    error: Box::new(error),
-                }
-            })?;
-        warnings.extend(loaded.warnings.iter().cloned());
-        for s in &loaded.suites {
+        let idx = index.get_or_insert_with(|| eflow_apt::Index::new(&src.architecture));
+        let (suites, warns) = eflow_apt::source::load_index_into(
+            &AptFetch(&fetcher),
+            &cfg,
+            Some(now()),
+            idx,
+            &format!("{source_name}/"),
+        )
+        .map_err(|error| LockCmdError::Index {
+            source_name: source_name.clone(),
+            error: Box::new(error),
+        })?;
+        warnings.extend(warns);
+        for s in &suites {
             if let Some(t) = eflow_apt::release::parse_date(&s.release.date) {
                 newest = newest.max(t);
             }
         }
-        let resolved =
-            eflow_apt::resolve(&loaded.index, &requests).map_err(LockCmdError::Resolve)?;
-        packages.extend(resolved.into_iter().map(|r| LockedPackage {
-            name: r.name,
-            version: r.version,
-            architecture: r.architecture,
-            source: source_name.clone(),
-            suite: r.suite,
-            path: r.filename,
-            size: r.size,
-            sha256: r.sha256,
-            recipe: r.recipe,
-        }));
     }
-    for r in &recipes.recipes {
-        let s = r.def.recipe.source.as_deref().unwrap_or("debian");
-        if !r.def.recipe.packages.is_empty() && !image.def.source.contains_key(s) {
-            return Err(LockCmdError::UnknownSource {
-                recipe: r.name().to_string(),
-                source_name: s.to_string(),
+    let mut packages = Vec::new();
+    if let Some(index) = &index {
+        let resolved = eflow_apt::resolve(index, &requests).map_err(LockCmdError::Resolve)?;
+        for r in resolved {
+            let (source, suite) = r
+                .suite
+                .split_once('/')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .unwrap_or_else(|| ("debian".to_string(), r.suite.clone()));
+            packages.push(LockedPackage {
+                name: r.name,
+                version: r.version,
+                architecture: r.architecture,
+                source,
+                suite,
+                path: r.filename,
+                size: r.size,
+                sha256: r.sha256,
+                recipe: r.recipe,
             });
         }
     }
+    // Same packages as before: keep the old SOURCE_DATE_EPOCH, so a refresh that changes
+    // nothing leaves the lockfile, and every build from it, exactly as they were.
+    packages.sort();
+    let source_date_epoch = match &old {
+        Some(o)
+            if {
+                let mut before = o.packages.clone();
+                before.sort();
+                before == packages
+            } =>
+        {
+            o.source_date_epoch
+        }
+        _ => newest,
+    };
     let lock = Lockfile {
         version: LOCK_VERSION,
         image: image.def.image.name.clone(),
         inputs: inputs_digest(&image, &recipes),
-        source_date_epoch: newest,
+        source_date_epoch,
         packages,
     };
     let changes = old.map(|o| diff(&o, &lock)).unwrap_or_default();

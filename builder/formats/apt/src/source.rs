@@ -136,6 +136,25 @@ pub fn load_index(
     now_unix: Option<i64>,
 ) -> Result<Loaded, SourceError> {
     let mut index = Index::new(&cfg.arch);
+    let (suites, warnings) = load_index_into(fetch, cfg, now_unix, &mut index, "")?;
+    Ok(Loaded {
+        index,
+        suites,
+        warnings,
+    })
+}
+
+/// Like [`load_index`], but adds the packages to an existing index, their suite named
+/// `label` + suite (say `microsoft/bookworm`). Several sources loaded into one index resolve
+/// together: a package of one source may depend on packages of another. Returns the suites
+/// read and the warnings.
+pub fn load_index_into(
+    fetch: &dyn Fetch,
+    cfg: &SourceConfig,
+    now_unix: Option<i64>,
+    index: &mut Index,
+    label: &str,
+) -> Result<(Vec<SuiteInfo>, Vec<String>), SourceError> {
     let mut suites = Vec::new();
     let mut warnings = Vec::new();
     for suite in &cfg.suites {
@@ -238,7 +257,12 @@ pub fn load_index(
                     file: file_url.clone(),
                     message: e.to_string(),
                 })?;
-            index.add_packages(suite, component, &format!("{dist}/{path}"), &plain)?;
+            index.add_packages(
+                &format!("{label}{suite}"),
+                component,
+                &format!("{dist}/{path}"),
+                &plain,
+            )?;
         }
         suites.push(SuiteInfo {
             suite: suite.clone(),
@@ -246,9 +270,5 @@ pub fn load_index(
             release: rel,
         });
     }
-    Ok(Loaded {
-        index,
-        suites,
-        warnings,
-    })
+    Ok((suites, warnings))
 }
