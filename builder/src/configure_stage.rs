@@ -3,7 +3,7 @@
 //! units may come from recipe files).
 
 use eflow_deb::{DebPackage, Installed, Owners};
-use eflow_tree::Tree;
+use eflow_tree::{Entry, Tree};
 
 use crate::build::Plan;
 use crate::configure::{files, units, users};
@@ -22,6 +22,8 @@ pub enum ConfigureError {
     Files(#[from] files::FilesError),
     #[error("dpkg database: {0}")]
     Dpkg(eflow_deb::Error),
+    #[error("provisioning: {0}")]
+    Tree(#[from] eflow_tree::TreeError),
 }
 
 /// The unit the guest boots into.
@@ -81,6 +83,15 @@ pub fn configure(
     files::machine_id(tree, files::MachineId::Empty, sde)?;
     files::hostname(tree, plan.image.hostname(), sde)?;
     files::ssh_host_keys_at_first_boot(tree, sde)?;
+    if let Some(p) = &plan.image.def.provisioning {
+        // What `iotedge config` expects to find; only root may read it (it holds secrets).
+        let config = eflow_guest_agent::render_config(p, plan.image.hostname());
+        tree.mkdir_p("/etc/aziot")?;
+        tree.insert(
+            "/etc/aziot/config.toml",
+            Entry::file(config, 0o600).owned(0, 0).at(sde),
+        )?;
+    }
 
     let refs: Vec<(&DebPackage, &Installed)> = packages.iter().map(|(p, i)| (p, i)).collect();
     eflow_deb::dpkg_database(&refs, owners, tree, sde).map_err(ConfigureError::Dpkg)?;

@@ -21,6 +21,11 @@ pub struct ImageFile {
     pub outputs: Vec<OutputSection>,
     #[serde(default)]
     pub boot: Option<BootSection>,
+    /// How the IoT Edge runtime connects to Azure, rendered into /etc/aziot/config.toml
+    /// (root, 0600). Absent: the device is provisioned later, through the guest agent.
+    /// Secrets given here end up in the image: prefer provisioning at first boot.
+    #[serde(default)]
+    pub provisioning: Option<eflow_guest_agent::Provisioning>,
 }
 
 /// `[image]`: identity and the recipes that make it up.
@@ -174,6 +179,10 @@ impl Image {
                     ),
                 ));
             }
+        }
+        if let Some(p) = &self.def.provisioning {
+            p.validate()
+                .map_err(|e| self.err_at("kind", None, format!("section `provisioning`: {e}")))?;
         }
         for o in &self.def.outputs {
             if !OUTPUT_FORMATS.contains(&o.format.as_str()) {
