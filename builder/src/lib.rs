@@ -21,6 +21,7 @@ pub mod configure_stage;
 pub mod convert;
 pub mod disk;
 pub mod fetch;
+pub mod fuzzing;
 pub mod inspect;
 pub mod lock;
 pub mod package;
