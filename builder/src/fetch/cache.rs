@@ -138,6 +138,29 @@ mod tests {
     const HELLO: &str = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
 
     #[test]
+    fn concurrent_inserts_of_one_blob_leave_one_good_copy() {
+        let d = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..4_000_000u32).map(|i| (i % 251) as u8).collect();
+        let sha = hex::encode(Sha256::digest(&data));
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    let c = Cache::new(d.path());
+                    // A slow reader, so that the writers overlap.
+                    let mut r = std::io::Read::chain(&data[..1000], &data[1000..]);
+                    c.insert("blob", &mut r, &sha, Some(data.len() as u64), &mut |_| {})
+                        .unwrap();
+                    let got = std::fs::read(c.lookup(&sha, Some(data.len() as u64)).unwrap());
+                    assert_eq!(got.unwrap(), data);
+                });
+            }
+        });
+        let dir = Cache::new(d.path()).blob_path(&sha);
+        let names: Vec<_> = std::fs::read_dir(dir.parent().unwrap()).unwrap().collect();
+        assert_eq!(names.len(), 1, "only the blob remains, no temporary file");
+    }
+
+    #[test]
     fn verified_blob_is_stored_bad_one_is_not() {
         let d = tempfile::tempdir().unwrap();
         let c = Cache::new(d.path());
