@@ -1,6 +1,6 @@
 //! `lock`: resolves the image's package requests against its sources and writes the lockfile.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::fetch::{Cache, Fetcher};
 use crate::plan::lockfile::{inputs_digest, LockError, LockedPackage, LOCK_VERSION};
@@ -244,9 +244,4 @@ fn diff(old: &Lockfile, new: &Lockfile) -> Vec<String> {
         }
     }
     out
-}
-
-/// True if `path` is an image's lockfile that exists (for messages).
-pub fn exists(image: &Path) -> bool {
-    image.with_extension("lock").is_file()
 }
