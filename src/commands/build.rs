@@ -25,9 +25,10 @@ pub struct BuildArgs {
     #[arg(long, value_name = "DIR")]
     packages: Option<PathBuf>,
     /// Sign the outputs, the SBOM and the manifest with this minisign secret key file
-    /// (mode 0600; its password from $EFLOW_SIGNING_PASSWORD or the terminal).
-    /// Without it the build says the outputs are unsigned.
-    #[arg(long, value_name = "KEY")]
+    /// (mode 0600; its password from $EFLOW_SIGNING_PASSWORD or the terminal). `--sign`
+    /// without KEY (or `--sign -`) takes the key file's text from $EFLOW_SIGNING_KEY (for CI).
+    /// Without --sign the build says the outputs are unsigned.
+    #[arg(long, value_name = "KEY", num_args = 0..=1, default_missing_value = "-")]
     sign: Option<PathBuf>,
     #[command(flatten)]
     source: SourceArgs,
@@ -36,6 +37,9 @@ pub struct BuildArgs {
 pub fn run(a: BuildArgs, out: &Output) -> anyhow::Result<ExitCode> {
     // Load (and unlock) the key first: a wrong password fails before a long build.
     let sign_key = match &a.sign {
+        Some(path) if path.as_os_str() == "-" => {
+            Some(std::sync::Arc::new(super::sign::load_secret_key(None)?))
+        }
         Some(path) => Some(std::sync::Arc::new(super::sign::load_secret_key(Some(
             path,
         ))?)),
