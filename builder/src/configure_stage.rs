@@ -65,7 +65,7 @@ pub fn configure(
         .collect();
     users::configure(tree, &user_specs, &group_specs, sde)?;
 
-    let ids = Ids::from_tree(tree);
+    let ids = Ids::from_tree(tree)?;
     recipe_files::install(tree, &plan.recipes, &plan.image.files_dir(), &ids, sde)?;
 
     let enable: Vec<String> = recipes

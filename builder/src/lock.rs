@@ -89,7 +89,7 @@ pub fn lock(opts: &LockOptions, log: &dyn Fn(&str)) -> Result<LockResult, LockCm
     // (`debian/bookworm`), so that a package of one source (Microsoft's runtime) can depend
     // on packages of another (Debian's libc6) and all requests resolve together.
     for r in &recipes.recipes {
-        let s = r.def.recipe.source.as_deref().unwrap_or("debian");
+        let s = r.source();
         if !r.def.recipe.packages.is_empty() && !image.def.source.contains_key(s) {
             return Err(LockCmdError::UnknownSource {
                 recipe: r.name().to_string(),
@@ -97,13 +97,6 @@ pub fn lock(opts: &LockOptions, log: &dyn Fn(&str)) -> Result<LockResult, LockCm
             });
         }
     }
-    let source_of = |r: &crate::plan::Recipe| {
-        r.def
-            .recipe
-            .source
-            .clone()
-            .unwrap_or_else(|| "debian".to_string())
-    };
     let requests: Vec<eflow_apt::Request> = recipes
         .recipes
         .iter()
@@ -121,7 +114,7 @@ pub fn lock(opts: &LockOptions, log: &dyn Fn(&str)) -> Result<LockResult, LockCm
         let used = recipes
             .recipes
             .iter()
-            .any(|r| !r.def.recipe.packages.is_empty() && source_of(r) == *source_name);
+            .any(|r| !r.def.recipe.packages.is_empty() && r.source() == source_name);
         if !used {
             continue;
         }

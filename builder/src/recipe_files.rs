@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use eflow_tree::{Entry, Kind, Tree};
 
+use crate::configure::accounts;
+
 use crate::plan::RecipeSet;
 
 /// Why a recipe's files could not be installed.
@@ -24,6 +26,8 @@ pub enum RecipeFilesError {
         what: &'static str,
         name: String,
     },
+    #[error("reading the guest's accounts: {0}")]
+    Accounts(String),
     #[error("recipe {recipe}: {path}: {source}")]
     Tree {
         recipe: String,
@@ -40,35 +44,25 @@ pub struct Ids {
 }
 
 impl Ids {
-    /// Reads /etc/passwd and /etc/group from the Tree.
-    pub fn from_tree(tree: &Tree) -> Ids {
-        let read = |path: &str| -> BTreeMap<String, u32> {
-            let mut m = BTreeMap::new();
-            let Some(Entry {
-                kind: Kind::File { content, .. },
-                ..
-            }) = tree.get(path)
-            else {
-                return m;
-            };
-            let mut text = String::new();
-            if let Ok(mut r) = content.open() {
-                let _ = std::io::Read::read_to_string(&mut r, &mut text);
-            }
-            for line in text.lines() {
-                let f: Vec<&str> = line.split(':').collect();
-                if f.len() >= 3 {
-                    if let Ok(id) = f[2].parse() {
-                        m.insert(f[0].to_string(), id);
-                    }
-                }
-            }
-            m
+    /// Reads /etc/passwd and /etc/group from the Tree, with the configure stage's own parsers.
+    pub fn from_tree(tree: &Tree) -> Result<Ids, RecipeFilesError> {
+        let text = |path: &str| -> Result<String, RecipeFilesError> {
+            Ok(crate::configure::read_text(tree, path)
+                .map_err(|e| RecipeFilesError::Accounts(e.to_string()))?
+                .unwrap_or_default())
         };
-        Ids {
-            users: read("/etc/passwd"),
-            groups: read("/etc/group"),
-        }
+        let bad = |e: accounts::ParseError| RecipeFilesError::Accounts(e.to_string());
+        let users = accounts::PasswdLine::parse_file("/etc/passwd", &text("/etc/passwd")?)
+            .map_err(bad)?
+            .into_iter()
+            .map(|l| (l.name, l.uid))
+            .collect();
+        let groups = accounts::GroupLine::parse_file("/etc/group", &text("/etc/group")?)
+            .map_err(bad)?
+            .into_iter()
+            .map(|l| (l.name, l.gid))
+            .collect();
+        Ok(Ids { users, groups })
     }
 }
 

@@ -41,7 +41,7 @@ pub enum ReadError {
 }
 
 /// Reads a regular file of the Tree (following symlinks and hard links); `None` when absent.
-pub(crate) fn read_file(tree: &Tree, path: &str) -> Result<Option<Vec<u8>>, ReadError> {
+pub fn read_file(tree: &Tree, path: &str) -> Result<Option<Vec<u8>>, ReadError> {
     let resolved = tree.resolve(path, true).ok_or_else(|| ReadError::Loop {
         path: path.to_string(),
     })?;
@@ -74,7 +74,7 @@ pub(crate) fn read_file(tree: &Tree, path: &str) -> Result<Option<Vec<u8>>, Read
 
 /// Reads a text file of the Tree; `None` when absent. Invalid UTF-8 is replaced, not fatal:
 /// the parsers that use this only care about ASCII syntax.
-pub(crate) fn read_text(tree: &Tree, path: &str) -> Result<Option<String>, ReadError> {
+pub fn read_text(tree: &Tree, path: &str) -> Result<Option<String>, ReadError> {
     Ok(read_file(tree, path)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 

@@ -144,11 +144,6 @@ impl Fetcher {
         bar.set_message(what.to_string());
         bar
     }
-
-    /// Is `path` inside the cache (for messages)?
-    pub fn in_cache(&self, path: &Path) -> bool {
-        path.starts_with(self.cache.dir())
-    }
 }
 
 /// The host path of a `file://` URL: a repository on the local filesystem (a test repository, or
@@ -188,7 +183,7 @@ mod tests {
         let p = f
             .get_verified("x", &url, None, Some(11), &sha)
             .expect("verified");
-        assert!(f.in_cache(&p));
+        assert!(p.starts_with(f.cache().dir()));
         let bad = "0".repeat(64);
         let fresh = Fetcher::new(Cache::new(dir.path().join("cache2")), true, None, false);
         assert!(matches!(

@@ -88,7 +88,7 @@ pub fn inputs_digest(image: &Image, recipes: &RecipeSet) -> String {
         ));
     }
     for r in &recipes.recipes {
-        let src = r.def.recipe.source.as_deref().unwrap_or("debian");
+        let src = r.source();
         for p in &r.def.recipe.packages {
             line(format!("package {} {src} {p}", r.name()));
         }

@@ -249,6 +249,11 @@ impl Recipe {
     pub fn name(&self) -> &str {
         &self.def.recipe.name
     }
+
+    /// The package source its packages come from (`debian` unless the recipe names one).
+    pub fn source(&self) -> &str {
+        self.def.recipe.source.as_deref().unwrap_or("debian")
+    }
 }
 
 /// The recipes of an image, in installation order (dependencies first).
