@@ -10,7 +10,7 @@ mod common;
 mod eflow_support;
 
 use common::*;
-use eflow_builder::qemu;
+use eflow_builder::commands::vm;
 use eflow_guest_agent::protocol::UnitState;
 use eflow_guest_agent::{render_config, Client, Provisioning, Secret};
 use eflow_support::*;
@@ -71,7 +71,7 @@ fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
     build_eflow(dir.path(), "raw");
     let disk = dir.path().join("eflow.raw");
 
-    let mut boot = qemu::BootRun::new(&disk);
+    let mut boot = vm::BootRun::new(&disk);
     boot.memory_mib = 2048;
     boot.timeout = BOOT_TIMEOUT;
     let sock = dir.path().join("agent.sock");
@@ -96,7 +96,7 @@ fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
     });
     let serial = dir.path().join("serial.log");
     std::fs::File::create(&serial).unwrap();
-    let mut cmd = qemu::command(&boot, "raw", &vars, &serial);
+    let mut cmd = vm::command(&boot, "raw", &vars, &serial);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -107,7 +107,7 @@ fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
     // The ready line: every unit of the boot transaction settled.
     let failed = loop {
         let log = read_log(&serial);
-        if let Some(n) = qemu::parse_ready(&log) {
+        if let Some(n) = vm::parse_ready(&log) {
             break n;
         }
         if let Ok(Some(st)) = vm.0.try_wait() {

@@ -5,12 +5,12 @@
 //!
 //! Needs the package cache or the network (about 30 s from a warm cache).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use eflow_builder::build::{fetch_packages, OutputFile, Plan};
-use eflow_builder::fetch::{Cache, Fetcher};
+use eflow_builder::stages::fetch::{self, Cache, Fetcher};
+use eflow_builder::stages::package::Staged;
+use eflow_builder::stages::plan::Plan;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eflow-image");
 
@@ -41,22 +41,15 @@ fn minimal_image_release_files() {
     let image = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/images/minimal.toml");
     let plan = Plan::load(&image).unwrap();
     let fetcher = Fetcher::new(Cache::new(Cache::default_dir()), false, None, false);
-    let debs = fetch_packages(&plan, &fetcher, None, &|m| eprintln!("{m}")).unwrap();
-    let overrides: BTreeMap<String, String> = plan
-        .recipes
-        .recipes
-        .iter()
-        .flat_map(|r| r.def.overrides.iter())
-        .map(|o| (o.path.clone(), o.package.clone()))
-        .collect();
-    let mut assembled = eflow_builder::assemble::assemble(
+    let debs = fetch::run(&plan, &fetcher, None, &|m| eprintln!("{m}")).unwrap();
+    let mut assembled = eflow_builder::stages::assemble::assemble(
         &debs,
-        &overrides,
+        &plan.overrides(),
         &plan.architecture(),
         plan.source_date_epoch,
     )
     .unwrap();
-    eflow_builder::configure_stage::configure(
+    eflow_builder::stages::configure::run(
         &mut assembled.tree,
         &plan,
         &assembled.packages,
@@ -82,18 +75,17 @@ fn minimal_image_release_files() {
     assert_eq!(code, 0, "{out}");
     let sk = eflow_signing::load_secret_key_file(&sk_path, None).unwrap();
     let raw = dir.path().join("minimal.raw");
-    std::fs::write(&raw, b"stand-in for the disk").unwrap();
-    let outputs = [OutputFile {
-        format: "raw".into(),
-        path: raw.clone(),
-        size: 21,
-        sha256: eflow_signing::Hasher::digest_file(&raw)
-            .unwrap()
-            .sha256_hex(),
-    }];
-    let files =
-        eflow_builder::release::finish(&plan, &assembled.tree, &outputs, dir.path(), Some(&sk))
-            .unwrap();
+    let output = Staged::bytes(&raw, b"stand-in for the disk").unwrap();
+    let files = eflow_builder::stages::sign::stage(
+        &plan,
+        &assembled.tree,
+        std::slice::from_ref(&output),
+        dir.path(),
+        Some(&sk),
+    )
+    .unwrap()
+    .commit(vec![output])
+    .unwrap();
     assert!(files.signed);
 
     // Licenses come from the real copyright files: most packages declare one.

@@ -1,4 +1,4 @@
-//! The sign stage of a build (`eflow_builder::release`): manifest, SBOM and signatures,
+//! The sign stage of a build (`eflow_builder::stages::sign`): manifest, SBOM and signatures,
 //! checked with tools nobody here wrote (`minisign -V`, `pyspdxtools -i`) and with
 //! `eflow-image verify` on the manifest: every output's signature and digest, and tampering
 //! named per file.
@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use eflow_builder::release::{self, ReleaseInput};
+use eflow_builder::stages::sign::{self as release, ReleaseInput};
 use eflow_signing::{
-    FileDigest, InputDigests, Manifest, OutputFile, PackageRecord, PackageSource, RecipeDigest,
+    FileDigest, Hasher, InputDigests, Manifest, PackageRecord, PackageSource, RecipeDigest,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_eflow-image");
@@ -135,16 +135,14 @@ fn setup(dir: &Path) -> (ReleaseInput, PathBuf, PathBuf) {
             }],
         },
         outputs: vec![
-            OutputFile {
-                name: "demo.vhdx".into(),
-                size: vhdx.len() as u64,
-                sha256: sha256_hex(&vhdx),
-            },
-            OutputFile {
-                name: "demo.rootfs.tar".into(),
-                size: tar.len() as u64,
-                sha256: sha256_hex(&tar),
-            },
+            (
+                "demo.vhdx".into(),
+                Hasher::digest_reader(&vhdx[..]).unwrap(),
+            ),
+            (
+                "demo.rootfs.tar".into(),
+                Hasher::digest_reader(&tar[..]).unwrap(),
+            ),
         ],
         copyrights: COPYRIGHTS
             .iter()
@@ -341,16 +339,10 @@ fn sbom_passes_the_spdx_validator_and_release_is_reproducible() {
 #[test]
 fn release_input_of_the_minimal_image() {
     let image = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/images/minimal.toml");
-    let plan = eflow_builder::build::Plan::load(&image).unwrap();
+    let plan = eflow_builder::stages::plan::Plan::load(&image).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("minimal.raw");
-    std::fs::write(&raw, b"raw").unwrap();
-    let outputs = [eflow_builder::build::OutputFile {
-        format: "raw".into(),
-        path: raw,
-        size: 3,
-        sha256: sha256_hex(b"raw"),
-    }];
+    let outputs = [eflow_builder::stages::package::Staged::bytes(&raw, b"raw").unwrap()];
     let tree = eflow_tree::Tree::new();
     let input = release::release_input(&plan, &tree, &outputs).unwrap();
     assert_eq!(
@@ -428,7 +420,7 @@ fn garbage_signatures_and_hostile_manifests() {
         &std::fs::read_to_string(dir.path().join("demo.manifest.json")).unwrap(),
     )
     .unwrap();
-    m.outputs.push(OutputFile {
+    m.outputs.push(eflow_signing::OutputFile {
         name: format!(
             "../{}/secret",
             outside.path().file_name().unwrap().to_str().unwrap()

@@ -14,7 +14,7 @@ mod boot_support;
 
 use std::time::{Duration, Instant};
 
-use eflow_builder::qemu::{self, BootRun};
+use eflow_builder::commands::vm::{self, BootRun};
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -51,7 +51,7 @@ fn main() {
 
     let mut run = BootRun::new(&vhdx);
     run.timeout = Duration::from_secs(900);
-    let out = qemu::boot(&run).expect("running QEMU");
+    let out = vm::boot(&run).expect("running QEMU");
     println!(
         "assemble + configure (reference image): {:.1} s",
         assemble.as_secs_f64()

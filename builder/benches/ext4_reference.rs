@@ -11,8 +11,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use eflow_builder::build::{clamp_mtimes, fetch_packages, Plan};
-use eflow_builder::fetch::{Cache, Fetcher};
+use eflow_builder::commands::build::guest_tree;
+use eflow_builder::stages::fetch::{Cache, Fetcher};
+use eflow_builder::stages::plan::Plan;
 
 /// Peak resident memory (VmHWM) of this process, in KiB.
 fn peak_kib() -> u64 {
@@ -28,15 +29,8 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let plan = Plan::load(&root.join("recipes/images/minimal.toml")).expect("plan");
     let fetcher = Fetcher::new(Cache::new(Cache::default_dir()), false, None, false);
-    let debs = fetch_packages(&plan, &fetcher, None, &|_| {}).expect("fetch");
     let sde = plan.source_date_epoch;
-    let a =
-        eflow_builder::assemble::assemble(&debs, &Default::default(), &plan.architecture(), sde)
-            .expect("assemble");
-    let mut tree = a.tree;
-    eflow_builder::configure_stage::configure(&mut tree, &plan, &a.packages, &a.owners)
-        .expect("configure");
-    clamp_mtimes(&mut tree, sde);
+    let tree = guest_tree(&plan, &fetcher, None, &|_| {}).expect("guest tree");
     let content: u64 = tree
         .iter()
         .filter_map(|(_, e)| match &e.kind {
@@ -89,7 +83,7 @@ fn main() {
     // mke2fs: the same Tree as files on disk (via our tar, extracted by GNU tar).
     let tar = dir.path().join("rootfs.tar");
     let f = std::fs::File::create(&tar).unwrap();
-    eflow_builder::package::tar::write_tar(&tree, sde, std::io::BufWriter::new(f))
+    eflow_builder::stages::package::tar::write_tar(&tree, sde, std::io::BufWriter::new(f))
         .expect("tar")
         .into_inner()
         .expect("flush");

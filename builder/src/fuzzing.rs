@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use crate::configure::{accounts, sysusers, unit_file};
-use crate::plan::image::ImageFile;
-use crate::plan::recipe::RecipeFile;
-use crate::plan::{toml_error, Lockfile};
+use crate::stages::configure::{accounts, sysusers, unit_file};
+use crate::stages::plan::image::ImageFile;
+use crate::stages::plan::recipe::RecipeFile;
+use crate::stages::plan::{toml_error, Lockfile};
 
 /// Parses `text` as every kind of input; panics only if a parser does, or if an error
 /// points at a line that is not in the text.

@@ -18,9 +18,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use boot_support::*;
-use eflow_builder::qemu::{self, BootRun};
+use eflow_builder::commands::vm::{self, BootRun};
 
-fn esp_file<'a>(files: &'a eflow_builder::boot::BootFiles, path: &str) -> &'a [u8] {
+fn esp_file<'a>(files: &'a eflow_builder::stages::boot::BootFiles, path: &str) -> &'a [u8] {
     &files
         .esp
         .iter()
@@ -113,12 +113,12 @@ fn initramfs_and_esp_files() {
     }
 }
 
-fn boot(disk: &std::path::Path, name: &str) -> qemu::BootOutcome {
+fn boot(disk: &std::path::Path, name: &str) -> vm::BootOutcome {
     let mut run = BootRun::new(disk);
     run.format = Some("raw".into());
     run.timeout = Duration::from_secs(600);
     run.keep_log = Some(std::env::temp_dir().join(format!("eflow-boot-test-{name}.log")));
-    let out = qemu::boot(&run).expect("running QEMU");
+    let out = vm::boot(&run).expect("running QEMU");
     println!(
         "{name}: ready={:?} root_size={:?} after {:.1} s",
         out.ready, out.root_size, out.seconds
@@ -192,12 +192,12 @@ fn boots_to_ready_and_grows_root() {
 #[ignore = "boots QEMU under TCG; see the file's doc comment"]
 fn missing_root_is_reported_and_powers_off() {
     let (mut tree, sde) = guest_tree();
-    let opts = eflow_builder::boot::BootOptions::new(
+    let opts = eflow_builder::stages::boot::BootOptions::new(
         &cmdline("eflow.roottimeout=3"),
         "00000000-1111-2222-3333-444444444444",
         sde,
     );
-    let files = eflow_builder::boot::prepare(&mut tree, &opts).unwrap();
+    let files = eflow_builder::stages::boot::prepare(&mut tree, &opts).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let disk = dir.path().join("disk.raw");
     write_disk(&tree, &files, sde, 64 << 20, &disk);

@@ -1,8 +1,8 @@
 //! Unit enablement on hand-made trees, compared with what the host's own
 //! `systemctl --root=DIR` (Debian 12, systemd 252) makes of an extracted copy of the same tree.
 
-use eflow_builder::configure::presets::{apply_presets, PresetDefault};
-use eflow_builder::configure::units::{enable, mask, set_default_target, UnitsError};
+use eflow_builder::stages::configure::presets::{apply_presets, PresetDefault};
+use eflow_builder::stages::configure::units::{enable, mask, set_default_target, UnitsError};
 use eflow_tree::{Entry, Kind, Tree};
 use std::collections::BTreeSet;
 use std::io::Read;

@@ -1,7 +1,7 @@
 //! The users stage on hand-made trees: exact bytes of the four databases, ids, homes, errors,
 //! and the databases checked by shadow's own pwck and grpck.
 
-use eflow_builder::configure::users::{configure, GroupSpec, UserSpec, UsersError};
+use eflow_builder::stages::configure::users::{configure, GroupSpec, UserSpec, UsersError};
 use eflow_tree::{Entry, Kind, Tree};
 use std::io::Read;
 use std::process::Command;

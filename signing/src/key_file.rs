@@ -2,10 +2,9 @@
 //! is written under a temporary name then moved into place, so no half-written key or output
 //! ever appears under its final name.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use zeroize::Zeroizing;
 
@@ -78,83 +77,28 @@ pub fn write_public_key_file(path: &Path, pk: &PublicKey) -> Result<(), KeyError
     write_new_file(path, pk.to_file_string().as_bytes(), 0o644)
 }
 
-/// A temporary name next to `path` (same directory, so the final move is a rename).
-fn temp_path(path: &Path) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    path.with_file_name(format!(".{name}.tmp.{}.{n}", std::process::id()))
-}
-
-/// Writes `bytes` to a new temporary file created with `mode` (never wider, whatever the
-/// umask-independent default), flushed to disk.
-fn write_temp(tmp: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut file = options.open(tmp)?;
-    // The umask may have narrowed the mode; set it exactly (it can only be as wide as asked).
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(mode))?;
-    }
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-/// Creates `path` with `bytes` and `mode` atomically: written under a temporary name, then
-/// linked to the final name, which fails if it exists (no window where an existing file is
-/// replaced or a partial one visible).
+/// Creates `path` with `bytes` and `mode` atomically, refusing to replace an existing file
+/// (no window where an existing key is replaced or a partial one visible).
 pub fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
+    let exists = || KeyError::AlreadyExists {
+        path: path.to_path_buf(),
+    };
     if fs::symlink_metadata(path).is_ok() {
-        return Err(KeyError::AlreadyExists {
-            path: path.to_path_buf(),
-        });
+        return Err(exists());
     }
-    let tmp = temp_path(path);
-    let result = write_temp(&tmp, bytes, mode).and_then(|()| match fs::hard_link(&tmp, path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
-        // Filesystems without hard links: rename, after checking again.
-        Err(_) if fs::symlink_metadata(path).is_err() => fs::rename(&tmp, path),
-        Err(e) => Err(e),
-    });
-    let _ = fs::remove_file(&tmp);
+    let result = (|| {
+        let mut f = eflow_outfile::AtomicFile::create(path)?.mode(mode);
+        f.file().write_all(bytes)?;
+        f.commit_new()
+    })();
     match result {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(KeyError::AlreadyExists {
-            path: path.to_path_buf(),
-        }),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(exists()),
         Err(source) => Err(KeyError::Io {
             path: path.to_path_buf(),
             source,
         }),
     }
-}
-
-/// Writes `path` with `bytes` and `mode` atomically, replacing any existing file: for build
-/// outputs (signatures, manifest, SBOM) that a rebuild regenerates. Readers see the old file
-/// or the complete new one, never a partial one.
-pub fn write_file_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
-    let tmp = temp_path(path);
-    let result = write_temp(&tmp, bytes, mode).and_then(|()| fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(|source| KeyError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 #[cfg(test)]
@@ -191,17 +135,6 @@ mod tests {
         }
         fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
         assert!(load_secret_key_file(&path, None).is_ok());
-    }
-
-    #[test]
-    fn atomic_write_replaces() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("eflow.vhdx.minisig");
-        write_file_atomic(&path, b"one", 0o644).unwrap();
-        write_file_atomic(&path, b"two", 0o644).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-        assert!(write_file_atomic(&dir.path().join("missing/x"), b"", 0o644).is_err());
     }
 
     #[test]

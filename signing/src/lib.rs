@@ -16,7 +16,7 @@
 //!   `chmod 600`), then [`sign_file_described`] (trusted comment
 //!   `timestamp:<SOURCE_DATE_EPOCH> file:<name> sha256:<hex>`, one pass over the file) or
 //!   [`sign_file`] with any trusted comment, e.g. from [`trusted_comment_for`]; write the
-//!   `.minisig` text next to the file with [`write_file_atomic`];
+//!   `.minisig` text next to the file with `eflow_outfile::write`;
 //! - `verify`: [`load_public_key_file`] or `"RWQ...".parse::<PublicKey>()` (the `-P` form),
 //!   then [`verify_file_described`] (also checks the SHA-256 in the trusted comment) or
 //!   [`verify_file`]; each [`VerifyError`] variant names the failed check;
@@ -27,7 +27,6 @@
 
 mod dep5;
 mod error;
-mod hashing;
 mod kdf;
 mod key_file;
 mod manifest;
@@ -39,12 +38,12 @@ mod spdx_license;
 mod trusted_comment;
 
 pub use dep5::{license_refs, licenses_from_copyright};
+pub use eflow_outfile::{hex, Digests, Hasher};
 pub use error::{KeyError, SignError, VerifyError};
-pub use hashing::{hex, Digests, Hasher};
 pub use kdf::KdfLimits;
 pub use key_file::{
-    load_public_key_file, load_secret_key_file, secret_key_file_is_encrypted, write_file_atomic,
-    write_new_file, write_public_key_file, write_secret_key_file,
+    load_public_key_file, load_secret_key_file, secret_key_file_is_encrypted, write_new_file,
+    write_public_key_file, write_secret_key_file,
 };
 pub use manifest::{
     FileDigest, ImageIdentity, InputDigests, Manifest, ManifestError, OutputFile, PackageRecord,
@@ -54,7 +53,7 @@ pub use public_key::{KeyId, PublicKey};
 pub use sbom::{iso8601_utc, spdx_sbom, spdx_sbom_json, SbomInput, SbomPackage};
 pub use secret_key::{generate, generate_with, SecretKey};
 pub use signature::{
-    sign_file, sign_file_described, sign_prehashed, sign_reader, verify_file,
-    verify_file_described, verify_prehashed, verify_reader, SignedFile,
+    sign_digests_described, sign_file, sign_file_described, sign_prehashed, sign_reader,
+    verify_file, verify_file_described, verify_prehashed, verify_reader, SignedFile,
 };
 pub use trusted_comment::{trusted_comment_for, TrustedComment, TrustedFields};

@@ -240,7 +240,7 @@ fn namespace(input: &SbomInput) -> String {
     u.copy_from_slice(&d[..16]);
     u[6] = (u[6] & 0x0f) | 0x80;
     u[8] = (u[8] & 0x3f) | 0x80;
-    let hex = crate::hashing::hex(&u);
+    let hex = eflow_outfile::hex(&u);
     format!(
         "urn:uuid:{}-{}-{}-{}-{}",
         &hex[0..8],
@@ -453,7 +453,7 @@ mod tests {
                 name: name.into(),
                 version: version.into(),
                 architecture: "amd64".into(),
-                sha256: crate::hashing::hex(&Sha256::digest(name.as_bytes())),
+                sha256: eflow_outfile::hex(&Sha256::digest(name.as_bytes())),
                 origin: None,
                 license_declared: license,
                 download_location: None,

@@ -12,10 +12,10 @@ use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer, Verifier};
 
 use crate::error::{SignError, VerifyError};
-use crate::hashing::{hex, Digests, Hasher};
 use crate::public_key::{KeyId, PublicKey, COMMENT_PREFIX};
 use crate::secret_key::SecretKey;
 use crate::trusted_comment::{comment_file_name, TrustedComment, TrustedFields};
+use eflow_outfile::{hex, Digests, Hasher};
 
 /// Algorithm tag of prehashed signatures (BLAKE2b-512 of the file, then Ed25519).
 const SIG_ALG_PREHASHED: [u8; 2] = *b"ED";
@@ -124,6 +124,18 @@ pub fn sign_file_described(
         path: path.to_path_buf(),
         source,
     })?;
+    sign_digests_described(sk, &file, &digests, source_date_epoch)
+}
+
+/// As [`sign_file_described`], from digests taken while the file was written (so nothing
+/// is read back); `file_name` is the name the trusted comment records.
+pub fn sign_digests_described(
+    sk: &SecretKey,
+    file_name: &str,
+    digests: &Digests,
+    source_date_epoch: u64,
+) -> Result<SignedFile, SignError> {
+    let file = comment_file_name(Path::new(file_name))?;
     let trusted_comment = TrustedFields {
         timestamp: source_date_epoch,
         file,
@@ -139,7 +151,6 @@ pub fn sign_file_described(
     })
 }
 
-/// Streams a file through the digests.
 fn digest_path(path: &Path) -> std::io::Result<Digests> {
     Hasher::digest_reader(File::open(path)?)
 }

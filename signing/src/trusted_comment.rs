@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::error::SignError;
-use crate::hashing::Hasher;
+use eflow_outfile::Hasher;
 
 /// The verified trusted comment of a signature, as minisign prints it after "Trusted comment:".
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use eflow_builder::qemu::{self, BootRun};
+use eflow_builder::commands::vm::{self, BootRun};
 
 use crate::output::Output;
 use crate::EXIT_CHECK_FAILED;
@@ -44,7 +44,7 @@ pub fn run(a: BootArgs, out: &Output) -> anyhow::Result<ExitCode> {
         a.image.display(),
         a.timeout
     ));
-    let o = qemu::boot(&r)?;
+    let o = vm::boot(&r)?;
     let human = match o.ready {
         Some(0) => format!("ready after {:.1} s, no failed unit", o.seconds),
         Some(n) => format!("ready after {:.1} s, {n} failed unit(s)", o.seconds),

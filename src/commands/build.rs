@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use eflow_builder::build::{build, BuildOptions};
+use eflow_builder::commands::build::{build, BuildOptions};
+use eflow_builder::stages::plan::OutputFormat;
 
 use crate::output::Output;
 use crate::SourceArgs;
@@ -13,10 +14,9 @@ use crate::SourceArgs;
 pub struct BuildArgs {
     /// The image definition (for example recipes/images/minimal.toml); its lockfile must exist.
     image: PathBuf,
-    /// Outputs to write, comma separated: tar, raw, vhdx, vhdx-fixed, vhd
-    /// (default: the image definition's [[output]] list).
+    /// Outputs to write, comma separated (default: the image definition's [[output]] list).
     #[arg(long, value_delimiter = ',', value_name = "FORMATS")]
-    format: Vec<String>,
+    format: Vec<OutputFormat>,
     /// Directory the outputs are written to.
     #[arg(long, default_value = "out", value_name = "DIR")]
     out: PathBuf,

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use eflow_builder::convert::{convert, ConvertOptions, OutFormat};
-use eflow_builder::plan::Size;
+use eflow_builder::commands::convert::{convert, ConvertOptions};
+use eflow_builder::stages::plan::OutputFormat;
+use eflow_builder::stages::plan::Size;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::output::Output;
@@ -18,10 +19,9 @@ pub struct ConvertArgs {
     input: PathBuf,
     /// The output file; written under a temporary name and renamed when complete.
     output: PathBuf,
-    /// Output format: raw, vhdx, vhdx-fixed, vhd (default: from OUTPUT's extension:
-    /// .raw/.img, .vhdx, .vhd).
-    #[arg(long, value_name = "FORMAT")]
-    to: Option<String>,
+    /// Output format (default: from OUTPUT's extension: .raw/.img, .vhdx, .vhd).
+    #[arg(long, value_name = "FORMAT", value_parser = disk_format)]
+    to: Option<OutputFormat>,
     /// VHDX block size, a power of two from 1MiB to 256MiB.
     #[arg(long, default_value = "1MiB", value_name = "SIZE")]
     block_size: String,
@@ -61,7 +61,7 @@ pub fn run(a: ConvertArgs, out: &Output) -> anyhow::Result<ExitCode> {
         }
     }
     let opts = ConvertOptions {
-        to: a.to.as_deref().map(OutFormat::parse).transpose()?,
+        to: a.to,
         block_size,
         logical_sector: a.logical_sector,
         physical_sector: a.physical_sector,
@@ -103,4 +103,14 @@ pub fn run(a: ConvertArgs, out: &Output) -> anyhow::Result<ExitCode> {
     }
     out.result(&human, serde_json::to_value(&s)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--to` takes the disk formats only (a usage error, exit 2, for anything else).
+fn disk_format(s: &str) -> Result<OutputFormat, String> {
+    match s.parse::<OutputFormat>() {
+        Ok(f) if f.is_disk() => Ok(f),
+        _ => Err(format!(
+            "choose from raw, vhdx, vhdx-fixed, vhd (not {s:?})"
+        )),
+    }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use eflow_builder::inspect::{inspect, FsReport, Report};
+use eflow_builder::commands::inspect::{inspect, FsReport, Report};
 
 use crate::output::Output;
 

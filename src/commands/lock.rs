@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use eflow_builder::lock::{lock, LockOptions};
+use eflow_builder::commands::lock::{lock, LockOptions};
 
 use crate::output::Output;
 use crate::SourceArgs;

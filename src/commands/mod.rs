@@ -19,5 +19,5 @@ use crate::SourceArgs;
 pub fn cache_dir(src: &SourceArgs) -> PathBuf {
     src.cache
         .clone()
-        .unwrap_or_else(eflow_builder::fetch::Cache::default_dir)
+        .unwrap_or_else(eflow_builder::stages::fetch::Cache::default_dir)
 }

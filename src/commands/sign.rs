@@ -105,8 +105,9 @@ pub fn run(a: SignArgs, out: &Output) -> anyhow::Result<ExitCode> {
     let mut json = Vec::new();
     for f in &a.files {
         let signed = eflow_signing::sign_file_described(&sk, f, timestamp(f)?)?;
-        let sig = eflow_builder::release::minisig_path(f);
-        eflow_signing::write_file_atomic(&sig, signed.minisig.as_bytes(), 0o644)?;
+        let sig = eflow_builder::stages::sign::minisig_path(f);
+        eflow_outfile::write(&sig, signed.minisig.as_bytes(), 0o644)
+            .with_context(|| format!("cannot write {}", sig.display()))?;
         human.push_str(&format!(
             "{}  (signs {}, sha256 {})\n",
             sig.display(),

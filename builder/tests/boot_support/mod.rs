@@ -7,9 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use eflow_builder::boot::{self, BootFiles, BootOptions};
-use eflow_builder::build::{clamp_mtimes, fetch_packages, Plan};
-use eflow_builder::fetch::{Cache, Fetcher};
+use eflow_builder::commands::build;
+use eflow_builder::stages::boot::{self, BootFiles, BootOptions};
+use eflow_builder::stages::fetch::{Cache, Fetcher};
+use eflow_builder::stages::plan::Plan;
 use eflow_gpt::{Gpt, Guid, PartSpec, Partition, Size};
 use eflow_tree::Tree;
 
@@ -24,28 +25,15 @@ pub fn guest_tree() -> (Tree, i64) {
     let plan = Plan::load(&repo().join("recipes/images/minimal.toml"))
         .unwrap_or_else(|e| panic!("loading recipes/images/minimal.toml: {e}"));
     let fetcher = Fetcher::new(Cache::new(Cache::default_dir()), false, None, false);
-    let debs = fetch_packages(&plan, &fetcher, None, &|_| {})
-        .unwrap_or_else(|e| panic!("fetching the image's packages: {e}"));
-    let overrides = plan
-        .recipes
-        .recipes
-        .iter()
-        .flat_map(|r| r.def.overrides.iter())
-        .map(|o| (o.path.clone(), o.package.clone()))
-        .collect();
+    let tree = build::guest_tree(&plan, &fetcher, None, &|_| {})
+        .unwrap_or_else(|e| panic!("the reference image's guest tree: {e}"));
     let sde = plan.source_date_epoch;
-    let a = eflow_builder::assemble::assemble(&debs, &overrides, &plan.architecture(), sde)
-        .unwrap_or_else(|e| panic!("assemble: {e}"));
-    let mut tree = a.tree;
-    eflow_builder::configure_stage::configure(&mut tree, &plan, &a.packages, &a.owners)
-        .unwrap_or_else(|e| panic!("configure: {e}"));
-    clamp_mtimes(&mut tree, sde);
     (tree, sde)
 }
 
 /// The root partition GUID the tests use.
 pub fn root_guid() -> Guid {
-    Guid::from_seed(b"eflow boot test", "root")
+    eflow_id::Seed::from_text("eflow boot test").gpt_guid("root")
 }
 
 /// The reference image's kernel command line plus `extra`.
@@ -81,12 +69,12 @@ pub fn write_disk(tree: &Tree, files: &BootFiles, sde: i64, slack: u64, out: &Pa
     )
     .expect("planning the partitions");
     let gpt = Gpt {
-        disk_guid: Guid::from_seed(b"eflow boot test", "disk"),
+        disk_guid: eflow_id::Seed::from_text("eflow boot test").gpt_guid("disk"),
         disk_size: planned.disk_size,
         partitions: vec![
             Partition {
                 type_guid: eflow_gpt::types::ESP,
-                unique_guid: Guid::from_seed(b"eflow boot test", "esp"),
+                unique_guid: eflow_id::Seed::from_text("eflow boot test").gpt_guid("esp"),
                 name: "esp".into(),
                 first_lba: planned.ranges[0].0,
                 last_lba: planned.ranges[0].1,

@@ -15,6 +15,19 @@ pub enum Segment {
     Data(usize),
 }
 
+/// Where a disk writer puts its bytes: a seekable writer whose length can be set. A `File`,
+/// or a file wrapped to digest what is written (`eflow_outfile::DigestingFile`).
+pub trait Output: Write + Seek {
+    /// Truncates or extends to `len` bytes (extending reads as zeros).
+    fn set_len(&mut self, len: u64) -> io::Result<()>;
+}
+
+impl Output for File {
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        File::set_len(self, len)
+    }
+}
+
 /// A sequential reader of a virtual byte range of known size that reports zero runs.
 ///
 /// Contract: the segments' lengths add up to exactly [`SparseRead::size`]; `next_segment`
@@ -318,7 +331,7 @@ pub fn is_zero(buf: &[u8]) -> bool {
 /// Writes a sparse stream to a file as a sparse raw image: data blocks that are all zero
 /// and zero runs become holes; the file's length is set to the virtual size.
 /// Returns the number of data bytes actually written.
-pub fn write_raw(src: &mut dyn SparseRead, out: &mut File) -> io::Result<u64> {
+pub fn write_raw(src: &mut dyn SparseRead, out: &mut dyn Output) -> io::Result<u64> {
     const HOLE_GRAIN: usize = 4096;
     let mut buf = vec![0u8; 4 << 20];
     let mut pos = 0u64;

@@ -234,7 +234,7 @@ fn sparse_image_streams_the_same_bytes_with_little_memory() {
 
 #[test]
 fn esp_inside_a_gpt_disk_is_readable_by_mtools() {
-    use eflow_gpt::{plan, types, Gpt, Guid, PartSpec, Partition, Size};
+    use eflow_gpt::{plan, types, Gpt, PartSpec, Partition, Size};
     let files = esp_files();
     let planned = plan(
         None,
@@ -246,11 +246,11 @@ fn esp_inside_a_gpt_disk_is_readable_by_mtools() {
     .unwrap();
     let (first, last) = planned.ranges[0];
     let gpt = Gpt {
-        disk_guid: Guid::from_seed(b"t", "disk"),
+        disk_guid: eflow_id::Seed::from_text("t").gpt_guid("disk"),
         disk_size: planned.disk_size,
         partitions: vec![Partition {
             type_guid: types::ESP,
-            unique_guid: Guid::from_seed(b"t", "esp"),
+            unique_guid: eflow_id::Seed::from_text("t").gpt_guid("esp"),
             name: "esp".into(),
             first_lba: first,
             last_lba: last,

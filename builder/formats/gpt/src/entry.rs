@@ -9,8 +9,8 @@ pub const NAME_UNITS: usize = 36;
 
 /// Serializes a partition into an entry; the name must already be checked to fit.
 pub fn write(p: &Partition, out: &mut [u8]) {
-    out[0..16].copy_from_slice(&p.type_guid.to_disk());
-    out[16..32].copy_from_slice(&p.unique_guid.to_disk());
+    out[0..16].copy_from_slice(&p.type_guid.to_mixed_endian());
+    out[16..32].copy_from_slice(&p.unique_guid.to_mixed_endian());
     out[32..40].copy_from_slice(&p.first_lba.to_le_bytes());
     out[40..48].copy_from_slice(&p.last_lba.to_le_bytes());
     out[48..56].copy_from_slice(&p.attributes.to_le_bytes());
@@ -23,12 +23,12 @@ pub fn write(p: &Partition, out: &mut [u8]) {
 pub fn parse(e: &[u8], index: usize) -> Result<Option<Partition>, GptError> {
     let mut g = [0u8; 16];
     g.copy_from_slice(&e[0..16]);
-    let type_guid = Guid::from_disk(&g);
+    let type_guid = Guid::from_mixed_endian(&g);
     if type_guid == Guid::ZERO {
         return Ok(None);
     }
     g.copy_from_slice(&e[16..32]);
-    let unique_guid = Guid::from_disk(&g);
+    let unique_guid = Guid::from_mixed_endian(&g);
     let u64_at = |o: usize| {
         let mut b = [0u8; 8];
         b.copy_from_slice(&e[o..o + 8]);

@@ -39,7 +39,7 @@ impl Header {
         s[32..40].copy_from_slice(&self.alternate_lba.to_le_bytes());
         s[40..48].copy_from_slice(&self.first_usable_lba.to_le_bytes());
         s[48..56].copy_from_slice(&self.last_usable_lba.to_le_bytes());
-        s[56..72].copy_from_slice(&self.disk_guid.to_disk());
+        s[56..72].copy_from_slice(&self.disk_guid.to_mixed_endian());
         s[72..80].copy_from_slice(&self.entries_lba.to_le_bytes());
         s[80..84].copy_from_slice(&self.num_entries.to_le_bytes());
         s[84..88].copy_from_slice(&self.entry_size.to_le_bytes());
@@ -92,7 +92,7 @@ impl Header {
             alternate_lba: u64_at(32),
             first_usable_lba: u64_at(40),
             last_usable_lba: u64_at(48),
-            disk_guid: Guid::from_disk(&g),
+            disk_guid: Guid::from_mixed_endian(&g),
             entries_lba: u64_at(72),
             num_entries: u32_at(80),
             entry_size: u32_at(84),

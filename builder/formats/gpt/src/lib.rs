@@ -6,7 +6,7 @@
 //! the header in the disk's last LBA. [`plan`] places partitions on 1 MiB boundaries.
 
 mod entry;
-mod guid;
+
 mod header;
 mod mbr;
 mod plan;
@@ -16,7 +16,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use eflow_extents::{Bytes, Layout};
 
-pub use guid::{Guid, ParseGuidError};
+pub use eflow_id::{Guid, ParseGuidError};
 pub use header::Header;
 pub use plan::{plan, PartSpec, Planned, Size, ALIGN};
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use eflow_extents::{write_raw, Layout};
-use eflow_gpt::{plan, types, Gpt, GptError, Guid, PartSpec, Partition, Size};
+use eflow_gpt::{plan, types, Gpt, GptError, PartSpec, Partition, Size};
 
 const MIB: u64 = 1 << 20;
 
@@ -45,7 +45,7 @@ fn sample() -> Gpt {
         ],
     )
     .unwrap();
-    let seed = b"test image";
+    let seed = eflow_id::Seed::from_text("test image");
     let names = ["esp", "swap", "root"];
     let kinds = [types::ESP, types::SWAP, types::LINUX_ROOT_X86_64];
     let partitions = planned
@@ -54,7 +54,7 @@ fn sample() -> Gpt {
         .enumerate()
         .map(|(i, (first, last))| Partition {
             type_guid: kinds[i],
-            unique_guid: Guid::from_seed(seed, &format!("partition/{}", names[i])),
+            unique_guid: seed.gpt_guid(&format!("partition/{}", names[i])),
             name: names[i].to_string(),
             first_lba: *first,
             last_lba: *last,
@@ -62,7 +62,7 @@ fn sample() -> Gpt {
         })
         .collect();
     Gpt {
-        disk_guid: Guid::from_seed(seed, "disk"),
+        disk_guid: seed.gpt_guid("disk"),
         disk_size: planned.disk_size,
         partitions,
     }

@@ -38,9 +38,9 @@ impl Header {
         let mut b = vec![0u8; SIZE];
         b[..4].copy_from_slice(SIGNATURE);
         put_u64(&mut b, 8, self.sequence_number);
-        b[16..32].copy_from_slice(&self.file_write_guid.0);
-        b[32..48].copy_from_slice(&self.data_write_guid.0);
-        b[48..64].copy_from_slice(&self.log_guid.0);
+        b[16..32].copy_from_slice(&self.file_write_guid.to_mixed_endian());
+        b[32..48].copy_from_slice(&self.data_write_guid.to_mixed_endian());
+        b[48..64].copy_from_slice(&self.log_guid.to_mixed_endian());
         put_u16(&mut b, 64, self.log_version);
         put_u16(&mut b, 66, self.version);
         put_u32(&mut b, 68, self.log_length);
@@ -70,9 +70,9 @@ impl Header {
         }
         let h = Header {
             sequence_number: u64_at(b, 8),
-            file_write_guid: Guid::read(b, 16),
-            data_write_guid: Guid::read(b, 32),
-            log_guid: Guid::read(b, 48),
+            file_write_guid: Guid::read_mixed_endian(b, 16),
+            data_write_guid: Guid::read_mixed_endian(b, 32),
+            log_guid: Guid::read_mixed_endian(b, 48),
             log_version: u16_at(b, 64),
             version: u16_at(b, 66),
             log_length: u32_at(b, 68),

@@ -75,7 +75,7 @@ fn circular(log: &[u8], pos: usize, len: usize) -> Vec<u8> {
 /// Parses and checks the entry at `pos`, or None if there is no valid entry there.
 fn entry_at(log: &[u8], pos: usize, guid: Guid) -> Option<Entry> {
     let h = &log[pos..pos + SECTOR];
-    if &h[..4] != SIGNATURE || Guid::read(h, 32) != guid {
+    if &h[..4] != SIGNATURE || Guid::read_mixed_endian(h, 32) != guid {
         return None;
     }
     let len = u32_at(h, 8) as usize;
@@ -246,7 +246,7 @@ pub(crate) mod tests {
         put_u32(&mut e, 12, tail);
         put_u64(&mut e, 16, seq);
         put_u32(&mut e, 24, count as u32);
-        e[32..48].copy_from_slice(&guid.0);
+        e[32..48].copy_from_slice(&guid.to_mixed_endian());
         put_u64(&mut e, 48, last_file_offset);
         put_u64(&mut e, 56, last_file_offset);
         for (i, (off, n)) in zeros.iter().enumerate() {

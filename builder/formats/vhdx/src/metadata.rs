@@ -103,7 +103,7 @@ impl Metadata {
             (
                 guid::PAGE83_DATA,
                 IS_VIRTUAL_DISK | IS_REQUIRED,
-                self.disk_id.0.to_vec(),
+                self.disk_id.to_mixed_endian().to_vec(),
             ),
             (
                 guid::LOGICAL_SECTOR_SIZE,
@@ -122,7 +122,7 @@ impl Metadata {
         for (i, (g, flags, value)) in items.iter_mut().enumerate() {
             let at = 32 + 32 * i;
             let off = TABLE_SIZE + 4096 * i;
-            b[at..at + 16].copy_from_slice(&g.0);
+            b[at..at + 16].copy_from_slice(&g.to_mixed_endian());
             put_u32(&mut b, at + 16, off as u32);
             put_u32(&mut b, at + 20, value.len() as u32);
             put_u32(&mut b, at + 24, *flags);
@@ -160,7 +160,7 @@ impl Metadata {
             let at = 32 + 32 * i;
             let what = format!("metadata entry {i}");
             let eoff = region_offset + at as u64;
-            let g = Guid::read(table, at);
+            let g = Guid::read_mixed_endian(table, at);
             let off = u32_at(table, at + 16) as u64;
             let len = u32_at(table, at + 20) as u64;
             let flags = u32_at(table, at + 24);
@@ -242,7 +242,7 @@ impl Metadata {
         let block_size = u32_at(fp, 0);
         let flags = u32_at(fp, 4);
         let virtual_size = u64_at(get(guid::VIRTUAL_DISK_SIZE, "Virtual Disk Size", 8)?, 0);
-        let disk_id = Guid::read(get(guid::PAGE83_DATA, "Page 83 Data", 16)?, 0);
+        let disk_id = Guid::read_mixed_endian(get(guid::PAGE83_DATA, "Page 83 Data", 16)?, 0);
         let logical_sector = u32_at(get(guid::LOGICAL_SECTOR_SIZE, "Logical Sector Size", 4)?, 0);
         let physical_sector = u32_at(
             get(guid::PHYSICAL_SECTOR_SIZE, "Physical Sector Size", 4)?,

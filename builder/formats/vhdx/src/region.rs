@@ -34,7 +34,7 @@ pub fn build(entries: &[RegionEntry]) -> Vec<u8> {
     put_u32(&mut b, 8, entries.len() as u32);
     for (i, e) in entries.iter().enumerate() {
         let at = 16 + 32 * i;
-        b[at..at + 16].copy_from_slice(&e.guid.0);
+        b[at..at + 16].copy_from_slice(&e.guid.to_mixed_endian());
         put_u64(&mut b, at + 16, e.file_offset);
         put_u32(&mut b, at + 24, e.length);
         put_u32(&mut b, at + 28, e.required as u32);
@@ -74,7 +74,7 @@ pub fn parse(b: &[u8], name: &str, offset: u64) -> Result<Vec<RegionEntry>, Erro
         .map(|i| {
             let at = 16 + 32 * i;
             RegionEntry {
-                guid: Guid::read(b, at),
+                guid: Guid::read_mixed_endian(b, at),
                 file_offset: u64_at(b, at + 16),
                 length: u32_at(b, at + 24),
                 required: u32_at(b, at + 28) & 1 == 1,

@@ -5,8 +5,7 @@
 //! move the disk's end away from where its GPT backup header sits, so the caller must size
 //! the disk itself.
 
-use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::SeekFrom;
 
 use eflow_extents::{Segment, SparseRead};
 use sha2::{Digest, Sha256};
@@ -23,7 +22,7 @@ pub const MAX_SIZE: u64 = 2040 << 30;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VhdOptions {
     /// The footer's unique id derives from this.
-    pub seed: [u8; 32],
+    pub seed: eflow_id::Seed,
     /// Footer time stamp: seconds since 2000-01-01 00:00:00 UTC (from SOURCE_DATE_EPOCH,
     /// never the clock).
     pub timestamp: u32,
@@ -37,7 +36,7 @@ pub struct VhdOptions {
 impl Default for VhdOptions {
     fn default() -> Self {
         VhdOptions {
-            seed: [0; 32],
+            seed: eflow_id::Seed::default(),
             timestamp: 0,
             creator_app: *b"win ",
         }
@@ -107,7 +106,7 @@ pub fn footer(size: u64, opts: &VhdOptions) -> [u8; FOOTER_SIZE] {
     f[59] = s;
     f[60..64].copy_from_slice(&2u32.to_be_bytes()); // disk type: fixed
     let mut id = Sha256::new();
-    id.update(opts.seed);
+    id.update(opts.seed.0);
     id.update(b"vhd unique id");
     f[68..84].copy_from_slice(&id.finalize()[..16]);
     let sum: u32 = f.iter().map(|b| *b as u32).sum();
@@ -118,7 +117,7 @@ pub fn footer(size: u64, opts: &VhdOptions) -> [u8; FOOTER_SIZE] {
 /// Writes `src` as a fixed VHD into `out` (truncated first).
 pub fn write_vhd_fixed(
     src: &mut dyn SparseRead,
-    out: &mut File,
+    out: &mut dyn eflow_extents::Output,
     opts: &VhdOptions,
 ) -> Result<VhdSummary, Error> {
     write_vhd_fixed_with_progress(src, out, opts, &mut |_, _| {})
@@ -127,7 +126,7 @@ pub fn write_vhd_fixed(
 /// As [`write_vhd_fixed`], calling `progress(bytes_done, bytes_total)` as it goes.
 pub fn write_vhd_fixed_with_progress(
     src: &mut dyn SparseRead,
-    out: &mut File,
+    out: &mut dyn eflow_extents::Output,
     opts: &VhdOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VhdSummary, Error> {

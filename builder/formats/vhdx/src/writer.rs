@@ -14,8 +14,7 @@
 //! carry the NTFS sparse attribute, which nothing here can set). On Windows hosts, writing
 //! past a gap fills it with zeros, so the file is dense there from the start.
 
-use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::SeekFrom;
 
 use eflow_extents::{is_zero, Segment, SparseRead};
 
@@ -62,7 +61,7 @@ pub struct Options {
     /// Physical sector size, 512 or 4096 (default, as Hyper-V's New-VHD).
     pub physical_sector: u32,
     /// Every GUID in the file derives from this, so equal inputs give equal files.
-    pub seed: [u8; 32],
+    pub seed: eflow_id::Seed,
     /// Stored in the file identifier (at most 256 UTF-16 units).
     pub creator: String,
 }
@@ -74,7 +73,7 @@ impl Default for Options {
             block_size: MIB as u32,
             logical_sector: 512,
             physical_sector: 4096,
-            seed: [0; 32],
+            seed: eflow_id::Seed::default(),
             creator: "eflow-image".into(),
         }
     }
@@ -94,7 +93,11 @@ pub struct Summary {
 }
 
 /// Writes `src` as a VHDX file into `out` (truncated first).
-pub fn write(src: &mut dyn SparseRead, out: &mut File, opts: &Options) -> Result<Summary, Error> {
+pub fn write(
+    src: &mut dyn SparseRead,
+    out: &mut dyn eflow_extents::Output,
+    opts: &Options,
+) -> Result<Summary, Error> {
     write_with_progress(src, out, opts, &mut |_, _| {})
 }
 
@@ -102,7 +105,7 @@ pub fn write(src: &mut dyn SparseRead, out: &mut File, opts: &Options) -> Result
 /// command line can draw a progress bar.
 pub fn write_with_progress(
     src: &mut dyn SparseRead,
-    out: &mut File,
+    out: &mut dyn eflow_extents::Output,
     opts: &Options,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Summary, Error> {
@@ -125,8 +128,8 @@ pub fn write_with_progress(
     w.write_at(0, &ident)?;
     let h = |seq| Header {
         sequence_number: seq,
-        file_write_guid: Guid::from_seed(&opts.seed, "vhdx file write guid"),
-        data_write_guid: Guid::from_seed(&opts.seed, "vhdx data write guid"),
+        file_write_guid: opts.seed.guid("vhdx file write guid"),
+        data_write_guid: opts.seed.guid("vhdx data write guid"),
         log_guid: Guid::ZERO,
         log_version: 0,
         version: 1,
@@ -158,7 +161,7 @@ pub fn write_with_progress(
         virtual_size: size,
         logical_sector: opts.logical_sector,
         physical_sector: opts.physical_sector,
-        disk_id: Guid::from_seed(&opts.seed, "vhdx page83 disk id"),
+        disk_id: opts.seed.guid("vhdx page83 disk id"),
     };
     w.write_at(METADATA_OFFSET, &meta.build())?;
 
@@ -250,7 +253,7 @@ pub fn write_with_progress(
 
 /// The output file with its current position, so that sequential writes need no seek.
 struct Out<'a> {
-    file: &'a mut File,
+    file: &'a mut dyn eflow_extents::Output,
     pos: u64,
 }
 

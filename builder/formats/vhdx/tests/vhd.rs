@@ -25,7 +25,7 @@ fn fixed_vhd_read_by_qemu_and_libvhdi() {
     );
     let vhd = d.path().join("d.vhd");
     let opts = VhdOptions {
-        seed: [3; 32],
+        seed: eflow_id::Seed([3; 32]),
         timestamp: 788_918_400, // 2025-01-01 in seconds since 2000-01-01
         ..VhdOptions::default()
     };

@@ -18,7 +18,7 @@ fn opts(kind: Kind, block_size: u32, logical: u32, physical: u32) -> Options {
         block_size,
         logical_sector: logical,
         physical_sector: physical,
-        seed: [7; 32],
+        seed: eflow_id::Seed([7; 32]),
         creator: "eflow-vhdx tests".into(),
     }
 }
@@ -268,7 +268,7 @@ fn reproducible() {
         let p = d.path().join("r2.vhdx");
         let mut src = RawFile::new(File::open(&raw).unwrap()).unwrap();
         let mut o = opts(kind, 1 << 20, 512, 4096);
-        o.seed = [8; 32];
+        o.seed = eflow_id::Seed([8; 32]);
         write(&mut src, &mut File::create(&p).unwrap(), &o).unwrap();
         assert!(std::fs::read(&p).unwrap() != outs[0]);
     }

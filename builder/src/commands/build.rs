@@ -1,0 +1,237 @@
+//! `build`: runs the stages in order, from an image definition and its lockfile to the
+//! outputs, the manifest, the SBOM and their signatures.
+
+use std::path::PathBuf;
+
+use eflow_tree::Tree;
+
+use crate::stages::assemble::{self, Assembled};
+use crate::stages::disk::DiskPlan;
+use crate::stages::fetch::{self, Cache, Fetcher};
+use crate::stages::package::{self, Staged};
+use crate::stages::plan::{OutputFormat, Plan};
+use crate::stages::{boot, configure, sign};
+
+/// What `build` is asked to do.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    pub image: PathBuf,
+    pub out_dir: PathBuf,
+    /// Output formats; empty means the image definition's `[[output]]` list.
+    pub formats: Vec<OutputFormat>,
+    pub cache_dir: PathBuf,
+    pub offline: bool,
+    pub packages_dir: Option<PathBuf>,
+    pub mirror: Option<String>,
+    pub progress: bool,
+    /// Signs the outputs, SBOM and manifest; `None` leaves them unsigned (and says so).
+    pub sign_key: Option<std::sync::Arc<eflow_signing::SecretKey>>,
+}
+
+/// One file the build wrote.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OutputFile {
+    pub format: OutputFormat,
+    pub path: PathBuf,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// What `build` produced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BuildResult {
+    pub image: String,
+    pub version: String,
+    pub source_date_epoch: i64,
+    pub outputs: Vec<OutputFile>,
+    pub manifest: PathBuf,
+    pub sbom: PathBuf,
+    /// The `.minisig` files written; empty when unsigned.
+    pub signatures: Vec<PathBuf>,
+    pub signed: bool,
+    pub packages: usize,
+}
+
+/// Why a build failed; each variant names the stage.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Plan(#[from] crate::stages::plan::PlanError),
+    #[error(transparent)]
+    Fetch(#[from] fetch::FetchStageError),
+    #[error(transparent)]
+    Assemble(#[from] assemble::AssembleError),
+    #[error(transparent)]
+    Configure(#[from] configure::ConfigureError),
+    #[error("boot: {0}")]
+    Boot(#[from] boot::BootError),
+    #[error(transparent)]
+    Disk(#[from] crate::stages::disk::DiskError),
+    #[error(transparent)]
+    Release(#[from] sign::ReleaseError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Runs the whole pipeline. Outputs are written under temporary names and renamed into
+/// place together with the manifest only when every stage succeeded.
+pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, BuildError> {
+    let plan = Plan::load(&opts.image)?;
+    let formats = requested_formats(&plan, &opts.formats);
+    let fetcher = Fetcher::new(
+        Cache::new(&opts.cache_dir),
+        opts.offline,
+        opts.packages_dir.clone(),
+        opts.progress,
+    );
+    let mut tree = guest_tree(&plan, &fetcher, opts.mirror.as_deref(), log)?;
+    let sde = plan.source_date_epoch;
+
+    std::fs::create_dir_all(&opts.out_dir).map_err(|source| BuildError::Write {
+        path: opts.out_dir.clone(),
+        source,
+    })?;
+    let disk = if formats.iter().any(|f| f.is_disk()) {
+        Some(plan_disk(&plan, &mut tree, log)?)
+    } else {
+        None
+    };
+
+    let name = &plan.image.def.image.name;
+    let mut staged: Vec<(OutputFormat, Staged)> = Vec::new();
+    for &format in &formats {
+        let path = opts.out_dir.join(format.file_name(name));
+        let written = match (format, &disk) {
+            (OutputFormat::Tar, _) => package::write_tar(&tree, sde, &path),
+            (_, Some((disk, esp))) => {
+                let mut stream = disk.stream(&tree, esp)?;
+                package::write_disk(format, &mut *stream, &path, &plan.seed, sde)
+            }
+            (_, None) => unreachable!("a disk is planned for every disk format"),
+        };
+        let written = written.map_err(|source| BuildError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        log(&format!(
+            "package: {} ({} bytes)",
+            path.display(),
+            written.digests.size
+        ));
+        staged.push((format, written));
+    }
+
+    let outputs: Vec<OutputFile> = staged
+        .iter()
+        .map(|(format, s)| OutputFile {
+            format: *format,
+            path: s.target(),
+            size: s.digests.size,
+            sha256: s.digests.sha256_hex(),
+        })
+        .collect();
+    let files: Vec<Staged> = staged.into_iter().map(|(_, s)| s).collect();
+    let release = sign::stage(
+        &plan,
+        &tree,
+        &files,
+        &opts.out_dir,
+        opts.sign_key.as_deref(),
+    )?;
+    let release = release.commit(files)?;
+    if release.signed {
+        log(&format!("sign: {} signatures", release.signatures.len()));
+    } else {
+        log("sign: no key given (--sign KEY): the outputs, SBOM and manifest are NOT signed");
+    }
+    Ok(BuildResult {
+        image: name.clone(),
+        version: plan.image.def.image.version.clone(),
+        source_date_epoch: sde,
+        outputs,
+        manifest: release.manifest,
+        sbom: release.sbom,
+        signatures: release.signatures,
+        signed: release.signed,
+        packages: plan.lock.packages.len(),
+    })
+}
+
+/// The guest filesystem of a plan, as every build makes it: packages fetched (or taken from
+/// the cache), assembled and configured.
+pub fn guest_tree(
+    plan: &Plan,
+    fetcher: &Fetcher,
+    mirror: Option<&str>,
+    log: &dyn Fn(&str),
+) -> Result<Tree, BuildError> {
+    let debs = fetch::run(plan, fetcher, mirror, log)?;
+    let Assembled {
+        mut tree,
+        packages,
+        owners,
+        ..
+    } = assemble::assemble(
+        &debs,
+        &plan.overrides(),
+        &plan.architecture(),
+        plan.source_date_epoch,
+    )?;
+    log(&format!("assemble: {} entries", tree.len()));
+    configure::run(&mut tree, plan, &packages, &owners)?;
+    log(&format!("configure: {} entries", tree.len()));
+    Ok(tree)
+}
+
+/// The boot stage's ESP files and the disk plan; adds the root's fstab entry to the Tree.
+fn plan_disk(
+    plan: &Plan,
+    tree: &mut Tree,
+    log: &dyn Fn(&str),
+) -> Result<(DiskPlan, boot::EspFiles), BuildError> {
+    let sde = plan.source_date_epoch;
+    let has_esp = plan
+        .image
+        .def
+        .partitions
+        .iter()
+        .any(|p| p.filesystem.as_deref() == Some("vfat"));
+    let esp_files = if has_esp {
+        // The boot stage needs the root partition's GUID (for root=PARTUUID=...) before the
+        // disk is laid out; it is derived from the seed, so both agree.
+        let files = boot::run(tree, plan)?;
+        log(&format!(
+            "boot: kernel {}, {} initramfs modules",
+            files.kernel_release,
+            files.initramfs_modules.len()
+        ));
+        files.esp
+    } else {
+        Vec::new()
+    };
+    let disk = DiskPlan::new(&plan.image, tree, &esp_files, plan.seed, sde)?;
+    configure::root_fstab(tree, &disk, sde)?;
+    log(&format!(
+        "disk: {} MiB, {} partitions",
+        disk.disk_size >> 20,
+        disk.partitions.len()
+    ));
+    Ok((disk, esp_files))
+}
+
+/// Output formats from the command line, else from the image definition, else tar.
+fn requested_formats(plan: &Plan, cli: &[OutputFormat]) -> Vec<OutputFormat> {
+    let mut formats: Vec<OutputFormat> = if cli.is_empty() {
+        plan.image.def.outputs.iter().map(|o| o.format).collect()
+    } else {
+        cli.to_vec()
+    };
+    if formats.is_empty() {
+        formats.push(OutputFormat::Tar);
+    }
+    formats.dedup();
+    formats
+}

@@ -1,0 +1,210 @@
+//! The initramfs: a static busybox, the project's `/init`, and the storage drivers with
+//! their dependencies, as a Tree that eflow-cpio writes as a newc archive.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use eflow_kmod::{ModInfo, ModuleIndex};
+use eflow_tree::{Entry, Kind, Tree};
+
+use super::kernel::Kernel;
+use super::{read, read_required, BootError, BootOptions, BusyboxSource};
+
+/// The project's init script (guest-rootfs/initramfs/init), built into the tool so an
+/// image's boot chain does not depend on the directory it is built from.
+pub const INIT: &str = include_str!("../../../../guest-rootfs/initramfs/init");
+
+/// The module list `/init` reads: `<name> <path> [<dependency> ...]` lines in load order.
+pub const MODULE_LIST: &str = "/etc/eflow/modules";
+/// The kernel release file `/init` reads.
+pub const RELEASE_FILE: &str = "/etc/eflow/release";
+
+/// The initramfs and what went into it.
+pub struct Initramfs {
+    /// The archive's contents.
+    pub tree: Tree,
+    /// Module paths (under /lib/modules/<release>) in load order.
+    pub modules: Vec<String>,
+}
+
+/// Builds the initramfs Tree for kernel `k` with modules `wanted` and their dependencies.
+pub fn build(
+    guest: &Tree,
+    k: &Kernel,
+    wanted: &[String],
+    opts: &BootOptions,
+) -> Result<Initramfs, BootError> {
+    let busybox = match &opts.busybox {
+        BusyboxSource::Tree(path) => read_required(
+            guest,
+            path,
+            "busybox",
+            "add busybox-static to the kernel recipe's packages",
+        )?,
+        BusyboxSource::Host(path) => std::fs::read(path).map_err(|source| BootError::Read {
+            path: path.display().to_string(),
+            source,
+        })?,
+    };
+    let (order, infos, bytes) = modules(guest, k, wanted)?;
+
+    let mtime = opts.mtime;
+    let mut t = Tree::new();
+    t.get_mut("/").expect("the root always exists").mtime = mtime;
+    for d in [
+        "/bin",
+        "/dev",
+        "/etc",
+        "/etc/eflow",
+        "/lib",
+        "/newroot",
+        "/proc",
+        "/run",
+        "/sbin",
+        "/sys",
+        "/usr",
+        "/usr/bin",
+        "/usr/sbin",
+    ] {
+        t.insert(d, Entry::dir().at(mtime))?;
+    }
+    // The kernel opens /dev/console for /init's stdin/out before devtmpfs is mounted.
+    t.insert(
+        "/dev/console",
+        Entry::new(Kind::CharDevice { major: 5, minor: 1 }, 0o600).at(mtime),
+    )?;
+    t.insert("/bin/busybox", Entry::file(busybox, 0o755).at(mtime))?;
+    t.insert("/bin/sh", Entry::symlink("busybox").at(mtime))?;
+    t.insert("/init", Entry::file(INIT.as_bytes(), 0o755).at(mtime))?;
+    t.insert(
+        RELEASE_FILE,
+        Entry::file(format!("{}\n", k.release), 0o644).at(mtime),
+    )?;
+    let mut list = String::new();
+    for path in &order {
+        let info = &infos[path];
+        let name = info
+            .name
+            .as_deref()
+            .map(eflow_kmod::normalize)
+            .unwrap_or_else(|| eflow_kmod::name_from_path(path));
+        list.push_str(&name);
+        list.push(' ');
+        list.push_str(path);
+        let deps: BTreeSet<String> = info
+            .depends
+            .iter()
+            .map(|d| eflow_kmod::normalize(d))
+            .collect();
+        for d in deps {
+            if order.iter().any(|p| eflow_kmod::name_from_path(p) == d) {
+                list.push(' ');
+                list.push_str(&d);
+            }
+        }
+        list.push('\n');
+    }
+    t.insert(MODULE_LIST, Entry::file(list, 0o644).at(mtime))?;
+    let base = format!("/lib/modules/{}", k.release);
+    for path in &order {
+        let full = format!("{base}/{path}");
+        let parent = eflow_tree::parent(&full).to_string();
+        mkdir_p(&mut t, &parent, mtime)?;
+        let data = bytes.get(path).cloned().unwrap_or_default();
+        t.insert(&full, Entry::file(data, 0o644).at(mtime))?;
+    }
+    Ok(Initramfs {
+        tree: t,
+        modules: order,
+    })
+}
+
+fn mkdir_p(t: &mut Tree, path: &str, mtime: i64) -> Result<(), BootError> {
+    let mut cur = String::new();
+    for comp in path.split('/').filter(|c| !c.is_empty()) {
+        cur.push('/');
+        cur.push_str(comp);
+        if t.get(&cur).is_none() {
+            t.insert(&cur, Entry::dir().at(mtime))?;
+        }
+    }
+    Ok(())
+}
+
+type Modules = (
+    Vec<String>,
+    BTreeMap<String, ModInfo>,
+    BTreeMap<String, Vec<u8>>,
+);
+
+/// The load order of `wanted` and their dependencies, with each module's metadata and bytes.
+///
+/// Two passes over the kernel package, each in content order so its data.tar is
+/// decompressed once, front to back: the first reads every module's `.modinfo` (and
+/// `modules.builtin`), the second the bytes of the modules to load. Reading modules one by
+/// one as dependencies are discovered would restart the decompression for each level.
+fn modules(guest: &Tree, k: &Kernel, wanted: &[String]) -> Result<Modules, BootError> {
+    let dir = &k.modules_dir;
+    let prefix = format!("{dir}/");
+    let builtin_path = format!("{dir}/modules.builtin");
+    let mut files: Vec<(&str, &Entry)> = guest
+        .iter()
+        .filter(|(path, e)| {
+            matches!(e.kind, Kind::File { .. })
+                && path.strip_prefix(&prefix).is_some_and(|rel| {
+                    [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
+                        .iter()
+                        .any(|s| rel.ends_with(s))
+                })
+                || *path == builtin_path
+        })
+        .collect();
+    files.sort_by_key(|(path, e)| (content_key(e), *path));
+
+    let mut builtin = Vec::new();
+    let mut infos: BTreeMap<String, ModInfo> = BTreeMap::new();
+    for (path, _) in &files {
+        let data = read(guest, path)?;
+        if *path == builtin_path {
+            builtin = eflow_kmod::parse_builtin(&String::from_utf8_lossy(&data));
+            continue;
+        }
+        let info = eflow_kmod::modinfo(&data).map_err(|source| BootError::Module {
+            path: path.to_string(),
+            source,
+        })?;
+        infos.insert(path[prefix.len()..].to_string(), info);
+    }
+    let index = ModuleIndex::new(infos.iter().map(|(p, i)| (p.clone(), i.clone())), builtin)
+        .map_err(BootError::Modules)?;
+    let wanted_refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let order: Vec<String> = index
+        .load_order(&wanted_refs)
+        .map_err(BootError::Modules)?
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+
+    let mut needed: Vec<(&str, &Entry)> = files
+        .iter()
+        .filter(|(path, _)| {
+            order
+                .iter()
+                .any(|o| path[prefix.len().min(path.len())..] == **o)
+        })
+        .copied()
+        .collect();
+    needed.sort_by_key(|(path, e)| (content_key(e), *path));
+    let mut bytes = BTreeMap::new();
+    for (path, _) in needed {
+        bytes.insert(path[prefix.len()..].to_string(), read(guest, path)?);
+    }
+    infos.retain(|p, _| order.contains(p));
+    Ok((order, infos, bytes))
+}
+
+fn content_key(e: &Entry) -> (u32, u64) {
+    match &e.kind {
+        Kind::File { content, .. } => content.order_key(),
+        _ => (0, 0),
+    }
+}
