@@ -6,7 +6,10 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(params) = eflow_verity::Params::from_superblock(data) {
-        assert_eq!(&params.superblock()[..], &data[..eflow_verity::SUPERBLOCK_SIZE]);
+        assert_eq!(
+            &params.superblock()[..],
+            &data[..eflow_verity::SUPERBLOCK_SIZE]
+        );
         let _ = params.geometry().map(|g| g.hash_device_size());
     }
 });

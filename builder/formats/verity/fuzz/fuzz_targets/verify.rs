@@ -52,7 +52,11 @@ fn damaged_tree(data: &[u8]) {
     // Flip bytes at positions taken from the end of the input: high bit picks the device.
     let mut changed = BTreeSet::new();
     for k in 0..flips {
-        let Some(p) = body.len().checked_sub(4 * (k + 1)).map(|at| &body[at..at + 4]) else {
+        let Some(p) = body
+            .len()
+            .checked_sub(4 * (k + 1))
+            .map(|at| &body[at..at + 4])
+        else {
             break;
         };
         let pos = u32::from_le_bytes([p[0], p[1], p[2], p[3]]);
@@ -69,7 +73,11 @@ fn damaged_tree(data: &[u8]) {
         }
     }
     let result = verify_bytes(&hash, &dev, &root);
-    assert_eq!(result.is_ok(), changed.is_empty(), "{changed:?}: {result:?}");
+    assert_eq!(
+        result.is_ok(),
+        changed.is_empty(),
+        "{changed:?}: {result:?}"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
