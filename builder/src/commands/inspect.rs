@@ -686,7 +686,7 @@ fn ext4_report<R: Read + Seek>(s: R) -> Result<FsReport, String> {
     let r = eflow_ext4::Ext4Reader::open(s).map_err(|e| e.to_string())?;
     let m = r.summary();
     Ok(FsReport::Ext4(Ext4Report {
-        uuid: uuid_text(&m.uuid),
+        uuid: m.uuid.to_string(),
         label: m.label,
         features: m.features,
         block_size: m.block_size,
