@@ -17,8 +17,7 @@
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use eflow_extents::write_raw;
-use eflow_vhdx::Progressed;
+use eflow_extents::{write_raw, Progressed};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 

@@ -2,51 +2,15 @@
 //! reporting, writing to a temporary name next to the target and renaming when complete.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use eflow_extents::{write_raw, RawFile, Segment, SparseRead};
+use eflow_extents::{write_raw, Progressed, RawFile};
 
 use crate::error::Error;
 use crate::reader::{Info, Reader};
 use crate::vhd::{write_vhd_fixed, VhdOptions, VhdSummary};
 use crate::writer::{Options, Summary};
-
-/// Wraps a sparse stream and reports `(bytes_done, bytes_total)` after every segment, so any
-/// consumer (e.g. `eflow_extents::write_raw`) can drive a progress bar.
-pub struct Progressed<'a, S: SparseRead + ?Sized> {
-    inner: &'a mut S,
-    done: u64,
-    progress: &'a mut dyn FnMut(u64, u64),
-}
-
-impl<'a, S: SparseRead + ?Sized> Progressed<'a, S> {
-    /// Wraps `inner`; `progress` is called as segments pass.
-    pub fn new(inner: &'a mut S, progress: &'a mut dyn FnMut(u64, u64)) -> Self {
-        Progressed {
-            inner,
-            done: 0,
-            progress,
-        }
-    }
-}
-
-impl<S: SparseRead + ?Sized> SparseRead for Progressed<'_, S> {
-    fn size(&self) -> u64 {
-        self.inner.size()
-    }
-    fn next_segment(&mut self, buf: &mut [u8]) -> io::Result<Option<Segment>> {
-        let seg = self.inner.next_segment(buf)?;
-        if let Some(s) = seg {
-            self.done += match s {
-                Segment::Zero(n) => n,
-                Segment::Data(n) => n as u64,
-            };
-            (self.progress)(self.done, self.inner.size());
-        }
-        Ok(seg)
-    }
-}
 
 /// The temporary name a conversion writes to before renaming to `target`.
 fn partial_name(target: &Path) -> PathBuf {

@@ -22,7 +22,7 @@ mod region;
 mod vhd;
 mod writer;
 
-pub use convert::{detect, raw_to_vhd, raw_to_vhdx, vhdx_to_raw, ImageFormat, Progressed};
+pub use convert::{detect, raw_to_vhd, raw_to_vhdx, vhdx_to_raw, ImageFormat};
 pub use error::Error;
 pub use guid::Guid;
 pub use header::Header;
