@@ -2,7 +2,6 @@
 //! reporting, writing to a temporary name next to the target and renaming when complete.
 
 use std::fs::{self, File};
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use eflow_extents::{write_raw, Progressed, RawFile};
@@ -93,40 +92,4 @@ pub fn raw_to_vhd(
         let mut p = Progressed::new(&mut src, progress);
         write_vhd_fixed(&mut p, out, opts)
     })
-}
-
-/// Image formats recognised by their signatures, so a command line can pick the reader.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ImageFormat {
-    /// Starts with `vhdxfile`.
-    Vhdx,
-    /// Ends (fixed) or starts (dynamic, differencing) with a `conectix` footer copy.
-    Vhd,
-    /// Anything else is taken as a raw disk.
-    Raw,
-}
-
-/// Guesses a disk image's format from its signatures.
-pub fn detect(path: &Path) -> Result<ImageFormat, Error> {
-    let mut f = File::open(path)?;
-    let len = f.seek(SeekFrom::End(0))?;
-    let mut head = [0u8; 8];
-    f.seek(SeekFrom::Start(0))?;
-    if len >= 8 {
-        f.read_exact(&mut head)?;
-        if &head == crate::ident::SIGNATURE {
-            return Ok(ImageFormat::Vhdx);
-        }
-        if &head == b"conectix" {
-            return Ok(ImageFormat::Vhd);
-        }
-    }
-    if len >= 512 {
-        f.seek(SeekFrom::Start(len - 512))?;
-        f.read_exact(&mut head)?;
-        if &head == b"conectix" {
-            return Ok(ImageFormat::Vhd);
-        }
-    }
-    Ok(ImageFormat::Raw)
 }

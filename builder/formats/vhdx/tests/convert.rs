@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use eflow_vhdx::{detect, raw_to_vhd, raw_to_vhdx, vhdx_to_raw, ImageFormat, Options, VhdOptions};
+use std::fs::File;
+
+use eflow_vhdx::{detect, raw_to_vhd, raw_to_vhdx, vhdx_to_raw, DiskFormat, Options, VhdOptions};
 
 const MIB: u64 = 1 << 20;
 
@@ -46,9 +48,10 @@ fn raw_vhdx_raw_with_progress() {
 
     let vhd = d.path().join("a.vhd");
     raw_to_vhd(&raw, &vhd, &VhdOptions::default(), &mut |_, _| {}).unwrap();
-    assert_eq!(detect(&vhdx).unwrap(), ImageFormat::Vhdx);
-    assert_eq!(detect(&vhd).unwrap(), ImageFormat::Vhd);
-    assert_eq!(detect(&raw).unwrap(), ImageFormat::Raw);
+    let format = |p: &std::path::Path| detect(&mut File::open(p).unwrap()).unwrap();
+    assert_eq!(format(&vhdx), DiskFormat::Vhdx);
+    assert_eq!(format(&vhd), DiskFormat::VhdFixed);
+    assert_eq!(format(&raw), DiskFormat::Raw);
     let cmp = run(
         "qemu-img",
         &[
