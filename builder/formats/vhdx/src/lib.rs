@@ -14,7 +14,6 @@
 mod bat;
 mod bytes;
 mod container;
-mod convert;
 mod error;
 mod guid;
 mod header;
@@ -29,7 +28,6 @@ mod vhd_footer;
 mod writer;
 
 pub use container::{detect, Container, DiskFormat, DiskReader, DiskSlice};
-pub use convert::{raw_to_vhd, raw_to_vhdx, vhdx_to_raw};
 pub use error::Error;
 pub use guid::Guid;
 pub use header::{Header, HeaderSlot};
