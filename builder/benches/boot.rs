@@ -12,6 +12,7 @@
 #[path = "../tests/boot_support/mod.rs"]
 mod boot_support;
 
+use std::fs::File;
 use std::time::{Duration, Instant};
 
 use eflow_builder::commands::vm::{self, BootRun};
@@ -41,7 +42,10 @@ fn main() {
     let raw = dir.path().join("disk.raw");
     let disk_size = boot_support::write_disk(&tree, &files, sde, 256 << 20, &raw);
     let vhdx = dir.path().join("disk.vhdx");
-    eflow_vhdx::raw_to_vhdx(&raw, &vhdx, &eflow_vhdx::Options::default(), &mut |_, _| {})
+    let mut src = eflow_extents::RawFile::new(File::open(&raw).expect("reading the raw disk"))
+        .expect("reading the raw disk");
+    let mut out = File::create(&vhdx).expect("creating the VHDX");
+    eflow_vhdx::write(&mut src, &mut out, &eflow_vhdx::Options::default())
         .expect("writing the VHDX");
     let raw_alloc = std::fs::metadata(&raw).map(|m| {
         use std::os::unix::fs::MetadataExt;

@@ -124,7 +124,7 @@ fn human(r: &Report) -> String {
     }
     if let Some(v) = &r.vhd {
         s.push_str("\nVHD footer\n");
-        line(&mut s, 2, "disk type", &v.disk_type);
+        line(&mut s, 2, "disk type", v.disk_type);
         line(&mut s, 2, "current size", size(v.virtual_size));
         line(&mut s, 2, "original size", size(v.original_size));
         line(
@@ -141,7 +141,7 @@ fn human(r: &Report) -> String {
         );
         let (c, h, sp) = v.geometry;
         line(&mut s, 2, "geometry (C/H/S)", format!("{c}/{h}/{sp}"));
-        line(&mut s, 2, "unique id", &v.unique_id);
+        line(&mut s, 2, "unique id", v.unique_id);
     }
     if let Some(t) = &r.partition_table {
         s.push_str(&format!(
@@ -222,7 +222,7 @@ fn filesystem(s: &mut String, fs: Option<&FsReport>) {
         ),
         Some(FsReport::Ext4(e)) => {
             line(s, 2, "filesystem", "ext4");
-            line(s, 2, "uuid", &e.uuid);
+            line(s, 2, "uuid", e.uuid);
             line(s, 2, "label", format!("{:?}", e.label));
             line(s, 2, "features", e.features.join(" "));
             line(s, 2, "block size", e.block_size);
@@ -243,15 +243,16 @@ fn filesystem(s: &mut String, fs: Option<&FsReport>) {
             );
         }
         Some(FsReport::Fat(f)) => {
-            line(s, 2, "filesystem", f.fat_type);
-            line(s, 2, "label", format!("{:?}", f.label));
-            line(s, 2, "volume id", &f.volume_id);
-            line(s, 2, "cluster size", f.cluster_size);
+            let v = &f.volume;
+            line(s, 2, "filesystem", v.fat_type);
+            line(s, 2, "label", format!("{:?}", v.label));
+            line(s, 2, "volume id", v.volume_id_text());
+            line(s, 2, "cluster size", v.cluster_size);
             line(
                 s,
                 2,
                 "clusters",
-                format!("{} total, {} free", f.total_clusters, f.free_clusters),
+                format!("{} total, {} free", v.total_clusters, v.free_clusters),
             );
             line(
                 s,

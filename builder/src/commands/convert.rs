@@ -1,8 +1,9 @@
 //! `convert`: a disk file from one container to another (raw, VHDX dynamic or fixed, fixed
 //! VHD), streamed sparsely both ways and written atomically.
 //!
-//! The input's format is recognized by its content ([`crate::commands::inspect::open_disk`]); the
-//! output's comes from the caller or the output file's extension.
+//! The input's format is recognized by its content ([`crate::commands::inspect::open_disk`],
+//! over [`eflow_vhdx::DiskReader`]); the output's comes from the caller or the output file's
+//! extension.
 //!
 //! Ids: the GUIDs of a new VHDX (and the unique id of a VHD footer) derive from a seed, so
 //! that converting the same input twice gives identical bytes. Without `--seed`, the seed
@@ -17,15 +18,15 @@
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use eflow_extents::write_raw;
-use eflow_vhdx::Progressed;
+use eflow_extents::{write_raw, Progressed};
+use eflow_vhdx::{DiskFormat, DiskReader};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use eflow_id::Seed;
 use eflow_outfile::AtomicFile;
 
-use crate::commands::inspect::{open_disk, DiskFormat, DiskReader, InspectError};
+use crate::commands::inspect::{open_disk, InspectError};
 use crate::stages::package::disk::VHD_EPOCH;
 use crate::stages::plan::OutputFormat;
 /// How much of each end of the disk feeds the default seed.
@@ -168,7 +169,8 @@ pub fn convert(
     if same_file(input, output) {
         return Err(ConvertError::SameFile(output.to_path_buf()));
     }
-    let (input_format, _, mut disk) = open_disk(input)?;
+    let mut disk = open_disk(input)?;
+    let input_format = disk.format();
     let io_err = |source| ConvertError::Io {
         input: input.to_path_buf(),
         output: output.to_path_buf(),

@@ -3,7 +3,9 @@
 //! [`write`] lays out an ext4 filesystem for a [`eflow_tree::Tree`] without touching the host
 //! filesystem and returns an [`Ext4Image`]: a [`eflow_extents::SparseRead`] stream whose
 //! metadata is built in memory and whose file contents are read from the Tree while the
-//! stream is consumed. [`Ext4Reader`] reads ext4 filesystems back (tests, `inspect`).
+//! stream is consumed. [`Ext4Reader`] reads ext4 filesystems back (tests, `inspect`);
+//! [`is_ext4`] and [`probe`] tell and summarize one for `inspect` (the `serde` feature
+//! makes the [`Summary`] serializable).
 //!
 //! What the image looks like, and why:
 //! - The features of `mke2fs -t ext4` (e2fsprogs 1.47): 4 KiB blocks, extents, 64bit,
@@ -52,6 +54,13 @@ mod xattr;
 
 pub use error::Error;
 pub use image::Ext4Image;
-pub use reader::{DirEntry, Ext4Reader, FileType, Stat, Summary};
+pub use reader::{probe, DirEntry, Ext4Reader, FileType, Stat, Summary};
 pub use sizing::min_size;
+pub use superblock::is_ext4;
 pub use writer::{write, Options};
+
+/// Serializes a field as its display text (the UUID as lowercase 8-4-4-4-12).
+#[cfg(feature = "serde")]
+fn as_text<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}

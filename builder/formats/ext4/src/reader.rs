@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 
+use eflow_id::Guid;
+
 use crate::checksum::fs_seed;
 use crate::dir::{self, ParsedEntry};
 use crate::error::Error;
@@ -21,6 +23,7 @@ const MAX_READ: u64 = 1 << 30;
 
 /// What `dumpe2fs -h` would summarize.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Summary {
     /// Block size in bytes.
     pub block_size: u64,
@@ -34,8 +37,9 @@ pub struct Summary {
     pub inode_count: u32,
     /// Free inodes (superblock count).
     pub free_inodes: u32,
-    /// Filesystem UUID.
-    pub uuid: [u8; 16],
+    /// Filesystem UUID (stored in this byte order, as blkid prints it).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::as_text"))]
+    pub uuid: Guid,
     /// Volume label.
     pub label: String,
     /// Enabled features, spelled as dumpe2fs does.
@@ -53,11 +57,17 @@ impl Summary {
             reserved_blocks: sb.r_blocks_count,
             inode_count: sb.inodes_count,
             free_inodes: sb.free_inodes,
-            uuid: sb.uuid,
+            uuid: Guid(sb.uuid),
             label: String::from_utf8_lossy(&sb.volume_name[..label_len]).into_owned(),
             features: sb.feature_names(),
         }
     }
+}
+
+/// The superblock summary of the ext4 filesystem in `image` (a partition, an image file),
+/// after the checks [`Ext4Reader::open`] makes: what `inspect` shows of an ext4 partition.
+pub fn probe<R: Read + Seek>(image: R) -> Result<Summary, Error> {
+    Ok(Ext4Reader::open(image)?.summary())
 }
 
 /// The type of an inode, with device numbers for devices.

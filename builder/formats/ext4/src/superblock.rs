@@ -8,6 +8,15 @@ use crate::error::Error;
 /// The superblock magic number.
 pub const MAGIC: u16 = 0xEF53;
 
+/// Byte offset of the magic number in a filesystem: the superblock's 0x38 past its 1024.
+const MAGIC_AT: usize = 1024 + 0x38;
+
+/// Whether the first bytes of a partition (at least 1082 of them) carry the ext2/3/4
+/// superblock magic: how a partition's filesystem is told before it is read.
+pub fn is_ext4(head: &[u8]) -> bool {
+    head.len() >= MAGIC_AT + 2 && get16(head, MAGIC_AT) == MAGIC
+}
+
 /// compat: has a journal.
 pub const COMPAT_HAS_JOURNAL: u32 = 0x4;
 /// compat: extended attributes.

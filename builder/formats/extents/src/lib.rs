@@ -376,6 +376,43 @@ pub fn write_raw(src: &mut dyn SparseRead, out: &mut dyn Output) -> io::Result<u
     Ok(written)
 }
 
+/// Wraps a sparse stream and reports `(bytes_done, bytes_total)` after every segment, so any
+/// consumer (`write_raw`, the VHDX and VHD writers) can drive a progress bar without each
+/// taking a callback of its own.
+pub struct Progressed<'a, S: SparseRead + ?Sized> {
+    inner: &'a mut S,
+    done: u64,
+    progress: &'a mut dyn FnMut(u64, u64),
+}
+
+impl<'a, S: SparseRead + ?Sized> Progressed<'a, S> {
+    /// Wraps `inner`; `progress` is called as segments pass.
+    pub fn new(inner: &'a mut S, progress: &'a mut dyn FnMut(u64, u64)) -> Self {
+        Progressed {
+            inner,
+            done: 0,
+            progress,
+        }
+    }
+}
+
+impl<S: SparseRead + ?Sized> SparseRead for Progressed<'_, S> {
+    fn size(&self) -> u64 {
+        self.inner.size()
+    }
+    fn next_segment(&mut self, buf: &mut [u8]) -> io::Result<Option<Segment>> {
+        let seg = self.inner.next_segment(buf)?;
+        if let Some(s) = seg {
+            self.done += match s {
+                Segment::Zero(n) => n,
+                Segment::Data(n) => n as u64,
+            };
+            (self.progress)(self.done, self.inner.size());
+        }
+        Ok(seg)
+    }
+}
+
 /// Reads a whole sparse stream into memory (for tests and small images).
 pub fn read_all(src: &mut dyn SparseRead) -> io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(src.size().min(1 << 30) as usize);
@@ -405,6 +442,19 @@ mod tests {
         assert_eq!(&all[10..15], &[1; 5]);
         assert_eq!(&all[90..], &[2; 10]);
         assert!(all[..10].iter().all(|b| *b == 0));
+    }
+
+    #[test]
+    fn progress_follows_segments_to_the_total() {
+        let mut l = Layout::new(100);
+        l.place(10, Box::new(Bytes::new(vec![1; 5]))).unwrap();
+        let mut seen = Vec::new();
+        let mut report = |done, total| seen.push((done, total));
+        let mut p = Progressed::new(&mut l, &mut report);
+        assert_eq!(p.size(), 100);
+        let all = read_all(&mut p).unwrap();
+        assert_eq!(&all[10..15], &[1; 5]);
+        assert_eq!(seen, vec![(10, 100), (15, 100), (100, 100)]);
     }
 
     #[test]

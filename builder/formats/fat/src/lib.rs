@@ -1,6 +1,7 @@
 //! The FAT32 EFI System Partition: built in memory with the `fatfs` crate from a list of
 //! files, with every timestamp from SOURCE_DATE_EPOCH and the volume id from the caller,
-//! so that the same inputs give the same bytes. Also a reader that lists an image (`inspect`).
+//! so that the same inputs give the same bytes. Also a reader that lists an image, and
+//! [`probe`] that summarizes one for `inspect` (serializable with the `serde` feature).
 
 mod dots;
 mod fsinfo;
@@ -14,7 +15,7 @@ use std::io::{self, Write};
 
 pub use geometry::FAT32_MIN_CLUSTERS;
 pub use image::FatImage;
-pub use read::{info, list, read_file, FatEntry, FatInfo};
+pub use read::{info, is_fat, list, probe, read_file, FatEntry, FatInfo, FatSummary};
 
 /// What went wrong building or reading a FAT image.
 #[derive(Debug, thiserror::Error)]

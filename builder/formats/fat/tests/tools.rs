@@ -273,3 +273,45 @@ fn esp_inside_a_gpt_disk_is_readable_by_mtools() {
     let (ok, _, text) = run("sgdisk", &["-v", disk.to_str().unwrap()]);
     assert!(ok && text.contains("No problems found"), "{text}");
 }
+
+#[test]
+fn probe_tells_and_summarizes_what_mkfs_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    for (bits, want) in [("32", "FAT32"), ("16", "FAT16")] {
+        let p = dir.path().join(format!("fat{bits}.img"));
+        let ps = p.to_str().unwrap();
+        let args = [
+            "-F", bits, "-n", "PROBED", "-i", "1234ABCD", "-C", ps, "65536",
+        ];
+        let (ok, _, text) = run("mkfs.fat", &args);
+        assert!(ok, "mkfs.fat: {text}");
+        let src = dir.path().join("grub.cfg");
+        std::fs::write(&src, b"hello").unwrap();
+        let (ok, _, text) = run("mmd", &["-i", ps, "::/EFI"]);
+        assert!(ok, "{text}");
+        let (ok, _, text) = run(
+            "mcopy",
+            &["-i", ps, src.to_str().unwrap(), "::/EFI/grub.cfg"],
+        );
+        assert!(ok, "{text}");
+        let img = std::fs::read(&p).unwrap();
+        assert!(eflow_fat::is_fat(&img[..512]), "FAT{bits}");
+        assert!(
+            !eflow_fat::is_fat(&img[..511]),
+            "too short for a boot sector"
+        );
+        let s = eflow_fat::probe(Cursor::new(&img)).unwrap();
+        assert_eq!(s.volume.fat_type, want);
+        assert_eq!(s.volume.label, "PROBED");
+        // blkid shows the volume id the same way.
+        let (ok, out, text) = run("blkid", &["-p", "-o", "value", "-s", "UUID", ps]);
+        assert!(ok, "blkid: {text}");
+        assert_eq!(String::from_utf8_lossy(&out).trim(), "1234-ABCD");
+        assert_eq!(s.volume.volume_id_text(), "1234-ABCD");
+        assert_eq!((s.files, s.directories, s.file_bytes), (1, 1, 5));
+        let paths: Vec<_> = s.entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["/EFI", "/EFI/grub.cfg"]);
+    }
+    assert!(!eflow_fat::is_fat(&[0u8; 512]));
+    assert!(eflow_fat::probe(Cursor::new(vec![0x5Au8; 1 << 20])).is_err());
+}

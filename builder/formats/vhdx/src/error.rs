@@ -27,6 +27,15 @@ pub enum Error {
     /// The sparse input stream broke its contract (wrong length, oversized segment).
     #[error("bad input stream: {0}")]
     Input(String),
+    /// A file ends in a VHD footer (its `conectix` cookie) that is damaged or disagrees
+    /// with the file around it.
+    #[error("corrupt VHD footer: {0}")]
+    CorruptVhd(String),
+    /// A valid VHD of a kind only other tools read (dynamic, differencing): the text names it.
+    #[error(
+        "{0} VHD files are not supported (only fixed VHDs): convert it with another tool first"
+    )]
+    UnsupportedVhd(String),
 }
 
 /// Shorthand for building an [`Error::Corrupt`].

@@ -32,6 +32,30 @@ pub struct Header {
     pub log_offset: u64,
 }
 
+/// One of the two header slots as the reader found it: only the current one need be valid,
+/// and showing both tells whether the file was last updated cleanly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct HeaderSlot {
+    /// 1 or 2.
+    pub index: u8,
+    /// Its sequence number, when valid.
+    pub sequence_number: Option<u64>,
+    /// Why it is not valid, when not.
+    pub error: Option<String>,
+}
+
+impl HeaderSlot {
+    /// The slot `index` (1 or 2) as parsed.
+    pub(crate) fn of(index: u8, parsed: &Result<Header, Error>) -> HeaderSlot {
+        HeaderSlot {
+            index,
+            sequence_number: parsed.as_ref().ok().map(|h| h.sequence_number),
+            error: parsed.as_ref().err().map(|e| e.to_string()),
+        }
+    }
+}
+
 impl Header {
     /// Serializes to 4 KiB with the checksum filled in.
     pub fn to_bytes(&self) -> Vec<u8> {

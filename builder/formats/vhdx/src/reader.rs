@@ -11,7 +11,7 @@ use crate::bat::{self, Geometry};
 use crate::bytes::MIB;
 use crate::error::{corrupt, Error};
 use crate::guid::{self, Guid};
-use crate::header::{self, Header};
+use crate::header::{self, Header, HeaderSlot};
 use crate::ident;
 use crate::log;
 use crate::metadata::{self, Metadata};
@@ -20,6 +20,7 @@ use crate::region;
 
 /// How many payload blocks are in each state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct BlockCounts {
     /// Never written (zeros).
     pub not_present: u64,
@@ -42,6 +43,8 @@ pub struct Info {
     pub current_header: u8,
     /// The current header's fields.
     pub header: Header,
+    /// Both header slots as found, valid or not.
+    pub headers: [HeaderSlot; 2],
     /// Length of the VHDX file.
     pub file_size: u64,
     /// Size of the virtual disk.
@@ -198,6 +201,7 @@ impl<F: Read + Seek> Reader<F> {
                 ))
             }
         };
+        let headers = [HeaderSlot::of(1, &parsed[0]), HeaderSlot::of(2, &parsed[1])];
 
         // Log: replay in memory what a crash left to replay, before reading anything the
         // log may update (region tables, metadata, BAT).
@@ -449,6 +453,7 @@ impl<F: Read + Seek> Reader<F> {
             creator,
             current_header,
             header,
+            headers,
             file_size: f.file_size(),
             virtual_size: meta.virtual_size,
             block_size: meta.block_size,

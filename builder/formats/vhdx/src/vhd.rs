@@ -1,5 +1,6 @@
-//! Fixed VHD (v1): the raw disk followed by a 512-byte big-endian `conectix` footer. Azure
-//! takes only this format, and only with a virtual size that is a whole number of MiB.
+//! The fixed VHD (v1) writer: the raw disk followed by the 512-byte footer of
+//! [`crate::vhd_footer`]. Azure takes only this format, and only with a virtual size that is
+//! a whole number of MiB.
 //!
 //! A size that is not a whole number of MiB is an error rather than padded: padding would
 //! move the disk's end away from where its GPT backup header sits, so the caller must size
@@ -8,13 +9,11 @@
 use std::io::SeekFrom;
 
 use eflow_extents::{Segment, SparseRead};
-use sha2::{Digest, Sha256};
 
 use crate::bytes::MIB;
 use crate::error::Error;
+use crate::vhd_footer;
 
-/// Size of the footer.
-pub const FOOTER_SIZE: usize = 512;
 /// Largest fixed VHD the format allows (2040 GiB).
 pub const MAX_SIZE: u64 = 2040 << 30;
 
@@ -50,68 +49,6 @@ pub struct VhdSummary {
     pub virtual_size: u64,
     /// Length of the file (virtual size plus the footer).
     pub file_size: u64,
-}
-
-/// CHS geometry per the VHD specification's algorithm: (cylinders, heads, sectors per track).
-pub fn chs(size: u64) -> (u16, u8, u8) {
-    let mut total = size / 512;
-    if total > 65535 * 16 * 255 {
-        total = 65535 * 16 * 255;
-    }
-    let (spt, heads, cth);
-    if total >= 65535 * 16 * 63 {
-        spt = 255;
-        heads = 16;
-        cth = total / spt;
-    } else {
-        let mut s = 17;
-        let mut c = total / s;
-        let mut h = c.div_ceil(1024);
-        if h < 4 {
-            h = 4;
-        }
-        if c >= h * 1024 || h > 16 {
-            s = 31;
-            h = 16;
-            c = total / s;
-        }
-        if c >= h * 1024 {
-            s = 63;
-            h = 16;
-            c = total / s;
-        }
-        spt = s;
-        heads = h;
-        cth = c;
-    }
-    ((cth / heads) as u16, heads as u8, spt as u8)
-}
-
-/// Builds the 512-byte footer of a fixed disk of `size` bytes.
-pub fn footer(size: u64, opts: &VhdOptions) -> [u8; FOOTER_SIZE] {
-    let mut f = [0u8; FOOTER_SIZE];
-    f[0..8].copy_from_slice(b"conectix");
-    f[8..12].copy_from_slice(&2u32.to_be_bytes()); // features: reserved bit always set
-    f[12..16].copy_from_slice(&0x0001_0000u32.to_be_bytes()); // file format version 1.0
-    f[16..24].copy_from_slice(&u64::MAX.to_be_bytes()); // data offset: none for fixed disks
-    f[24..28].copy_from_slice(&opts.timestamp.to_be_bytes());
-    f[28..32].copy_from_slice(&opts.creator_app);
-    f[32..36].copy_from_slice(&0x000A_0000u32.to_be_bytes()); // creator version 10.0
-    f[36..40].copy_from_slice(b"Wi2k"); // creator host OS
-    f[40..48].copy_from_slice(&size.to_be_bytes()); // original size
-    f[48..56].copy_from_slice(&size.to_be_bytes()); // current size
-    let (c, h, s) = chs(size);
-    f[56..58].copy_from_slice(&c.to_be_bytes());
-    f[58] = h;
-    f[59] = s;
-    f[60..64].copy_from_slice(&2u32.to_be_bytes()); // disk type: fixed
-    let mut id = Sha256::new();
-    id.update(opts.seed.0);
-    id.update(b"vhd unique id");
-    f[68..84].copy_from_slice(&id.finalize()[..16]);
-    let sum: u32 = f.iter().map(|b| *b as u32).sum();
-    f[64..68].copy_from_slice(&(!sum).to_be_bytes());
-    f
 }
 
 /// Writes `src` as a fixed VHD into `out` (truncated first).
@@ -180,32 +117,10 @@ pub fn write_vhd_fixed_with_progress(
         )));
     }
     out.seek(SeekFrom::Start(size))?;
-    out.write_all(&footer(size, opts))?;
+    out.write_all(&vhd_footer::build(size, opts))?;
     out.flush()?;
     Ok(VhdSummary {
         virtual_size: size,
-        file_size: size + FOOTER_SIZE as u64,
+        file_size: size + vhd_footer::SIZE as u64,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chs_examples() {
-        // 127 MiB... values computed by hand from the specification's algorithm.
-        assert_eq!(chs(10 * MIB), (301, 4, 17));
-        assert_eq!(chs(2040 << 30), (65535, 16, 255));
-    }
-
-    #[test]
-    fn footer_checksum() {
-        let f = footer(64 * MIB, &VhdOptions::default());
-        let stored = u32::from_be_bytes([f[64], f[65], f[66], f[67]]);
-        let mut g = f;
-        g[64..68].fill(0);
-        let sum: u32 = g.iter().map(|b| *b as u32).sum();
-        assert_eq!(stored, !sum);
-    }
 }

@@ -26,6 +26,8 @@ fuzz_target!(|data: &[u8]| {
         }
         f
     };
+    // Container detection (the VHD footer parse included) must not panic either.
+    let _ = eflow_vhdx::detect(&mut Cursor::new(&bytes));
     if let Ok(mut r) = eflow_vhdx::Reader::open(Cursor::new(bytes)) {
         let size = r.size();
         let mut buf = vec![0u8; 1 << 20];
