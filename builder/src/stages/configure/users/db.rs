@@ -96,21 +96,21 @@ impl Db {
         }
     }
 
-    /// The accounts that are not in the base files, with their ids once allocated.
+    /// Every account's id once allocated, and which accounts are new.
     pub(super) fn outcome(&self) -> Outcome {
         let mut outcome = Outcome::default();
         for (name, u) in &self.users {
+            let uid = u.uid.unwrap_or_default();
+            outcome.ids.users.insert(name.clone(), uid);
             if u.base.is_none() {
-                outcome
-                    .new_users
-                    .insert(name.clone(), u.uid.unwrap_or_default());
+                outcome.new_users.insert(name.clone(), uid);
             }
         }
         for (name, g) in &self.groups {
+            let gid = g.gid.unwrap_or_default();
+            outcome.ids.groups.insert(name.clone(), gid);
             if g.base.is_none() {
-                outcome
-                    .new_groups
-                    .insert(name.clone(), g.gid.unwrap_or_default());
+                outcome.new_groups.insert(name.clone(), gid);
             }
         }
         outcome

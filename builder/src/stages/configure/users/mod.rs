@@ -90,9 +90,21 @@ pub struct GroupSpec {
     pub members: Vec<String>,
 }
 
+/// Every account's id by name once the stage is done: what later steps look owners up in,
+/// rather than parsing /etc/passwd and /etc/group back out of the Tree.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ids {
+    /// User name -> uid.
+    pub users: BTreeMap<String, u32>,
+    /// Group name -> gid.
+    pub groups: BTreeMap<String, u32>,
+}
+
 /// What the stage decided, for the build log and for pinning ids in the lockfile.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
+    /// Every account of the written files, base files included.
+    pub ids: Ids,
     /// Every user that was not in the base files, with its uid.
     pub new_users: BTreeMap<String, u32>,
     /// Every group that was not in the base files, with its gid.
