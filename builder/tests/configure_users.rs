@@ -201,6 +201,29 @@ fn debian_tree_gets_exact_databases() {
     assert_eq!(out.new_users["iotedge"], 996);
     assert_eq!(out.new_groups["docker"], 997);
     assert!(!out.new_users.contains_key("root"));
+    // The ids handed to later steps are exactly those of the written files, base ones included.
+    let ids = |path: &str, id_field: usize| -> Vec<(String, u32)> {
+        file(&t, path)
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f[0].to_string(), f[id_field].parse().unwrap())
+            })
+            .collect()
+    };
+    let mut passwd = ids("/etc/passwd", 2);
+    passwd.sort();
+    let mut group = ids("/etc/group", 2);
+    group.sort();
+    assert_eq!(
+        out.ids.users.clone().into_iter().collect::<Vec<_>>(),
+        passwd
+    );
+    assert_eq!(
+        out.ids.groups.clone().into_iter().collect::<Vec<_>>(),
+        group
+    );
+    assert_eq!((out.ids.users["root"], out.ids.groups["shadow"]), (0, 42));
 
     // Homes: recipe users only, adduser's modes, skel copied for normal users.
     let h = t.get("/var/lib/aziot/edged").unwrap();

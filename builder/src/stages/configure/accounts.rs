@@ -73,11 +73,12 @@ fn parse_id(s: &str, what: &str) -> Result<u32, String> {
         .map_err(|_| format!("{what} {s:?} is not a number from 0 to 4294967295"))
 }
 
-/// Parses the non-empty, non-comment lines of a file with `f`, numbering errors.
-fn parse_lines<T>(
+/// Parses the non-empty, non-comment lines of a file with `f`, numbering errors. Every line of
+/// a file has the same `N` colon-separated fields, so the count is checked here, once.
+fn parse_lines<const N: usize, T>(
     file: &str,
     text: &str,
-    f: impl Fn(&[&str]) -> Result<T, String>,
+    f: impl Fn([&str; N]) -> Result<T, String>,
 ) -> Result<Vec<T>, ParseError> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -85,7 +86,15 @@ fn parse_lines<T>(
             continue;
         }
         let fields: Vec<&str> = line.split(':').collect();
-        out.push(f(&fields).map_err(|reason| ParseError {
+        let parsed = <[&str; N]>::try_from(fields.as_slice())
+            .map_err(|_| {
+                format!(
+                    "expected {N} colon-separated fields, found {}",
+                    fields.len()
+                )
+            })
+            .and_then(&f);
+        out.push(parsed.map_err(|reason| ParseError {
             file: file.to_string(),
             line: i + 1,
             reason,
@@ -97,23 +106,21 @@ fn parse_lines<T>(
 impl PasswdLine {
     /// Parses a passwd file (or base-passwd's passwd.master).
     pub fn parse_file(file: &str, text: &str) -> Result<Vec<Self>, ParseError> {
-        parse_lines(file, text, |f| {
-            let [name, password, uid, gid, gecos, home, shell] = f else {
-                return Err(format!(
-                    "expected 7 colon-separated fields, found {}",
-                    f.len()
-                ));
-            };
-            Ok(PasswdLine {
-                name: name.to_string(),
-                password: password.to_string(),
-                uid: parse_id(uid, "uid")?,
-                gid: parse_id(gid, "gid")?,
-                gecos: gecos.to_string(),
-                home: home.to_string(),
-                shell: shell.to_string(),
-            })
-        })
+        parse_lines(
+            file,
+            text,
+            |[name, password, uid, gid, gecos, home, shell]| {
+                Ok(PasswdLine {
+                    name: name.to_string(),
+                    password: password.to_string(),
+                    uid: parse_id(uid, "uid")?,
+                    gid: parse_id(gid, "gid")?,
+                    gecos: gecos.to_string(),
+                    home: home.to_string(),
+                    shell: shell.to_string(),
+                })
+            },
+        )
     }
 
     /// The line as written in the file, without the newline.
@@ -128,13 +135,7 @@ impl PasswdLine {
 impl GroupLine {
     /// Parses a group file (or base-passwd's group.master).
     pub fn parse_file(file: &str, text: &str) -> Result<Vec<Self>, ParseError> {
-        parse_lines(file, text, |f| {
-            let [name, password, gid, members] = f else {
-                return Err(format!(
-                    "expected 4 colon-separated fields, found {}",
-                    f.len()
-                ));
-            };
+        parse_lines(file, text, |[name, password, gid, members]| {
             Ok(GroupLine {
                 name: name.to_string(),
                 password: password.to_string(),
@@ -159,13 +160,7 @@ impl GroupLine {
 impl ShadowLine {
     /// Parses a shadow file.
     pub fn parse_file(file: &str, text: &str) -> Result<Vec<Self>, ParseError> {
-        parse_lines(file, text, |f| {
-            let [name, password, lastchg, a, b, c, d, e, g] = f else {
-                return Err(format!(
-                    "expected 9 colon-separated fields, found {}",
-                    f.len()
-                ));
-            };
+        parse_lines(file, text, |[name, password, lastchg, a, b, c, d, e, g]| {
             Ok(ShadowLine {
                 name: name.to_string(),
                 password: password.to_string(),
@@ -190,13 +185,7 @@ impl ShadowLine {
 impl GshadowLine {
     /// Parses a gshadow file.
     pub fn parse_file(file: &str, text: &str) -> Result<Vec<Self>, ParseError> {
-        parse_lines(file, text, |f| {
-            let [name, password, admins, members] = f else {
-                return Err(format!(
-                    "expected 4 colon-separated fields, found {}",
-                    f.len()
-                ));
-            };
+        parse_lines(file, text, |[name, password, admins, members]| {
             Ok(GshadowLine {
                 name: name.to_string(),
                 password: password.to_string(),
@@ -248,6 +237,7 @@ mod tests {
         let e = PasswdLine::parse_file("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nbad:x:y\n")
             .unwrap_err();
         assert_eq!(e.line, 2);
+        assert_eq!(e.reason, "expected 7 colon-separated fields, found 3");
         assert!(e.to_string().contains("/etc/passwd line 2"));
         let e = GroupLine::parse_file("/etc/group", "g:x:-1:\n").unwrap_err();
         assert!(e.reason.contains("gid"));

@@ -31,8 +31,6 @@ use eflow_tree::{normalize, parent, Entry, Kind, Tree, TreeError};
 
 use crate::stages::plan::Plan;
 
-use recipe_files::Ids;
-
 /// Why the configure stage failed; each names the part that did.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigureError {
@@ -87,10 +85,15 @@ pub fn run(
             members: g.members.clone(),
         })
         .collect();
-    users::configure(tree, &user_specs, &group_specs, sde)?;
+    let accounts = users::configure(tree, &user_specs, &group_specs, sde)?;
 
-    let ids = Ids::from_tree(tree)?;
-    recipe_files::install(tree, &plan.recipes, &plan.image.files_dir(), &ids, sde)?;
+    recipe_files::install(
+        tree,
+        &plan.recipes,
+        &plan.image.files_dir(),
+        &accounts.ids,
+        sde,
+    )?;
 
     let enable: Vec<String> = recipes
         .iter()

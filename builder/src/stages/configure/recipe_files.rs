@@ -6,19 +6,20 @@ use std::path::{Path, PathBuf};
 
 use eflow_tree::{Entry, Kind, Tree};
 
-use crate::stages::configure::accounts;
-
+use crate::stages::configure::users::Ids;
 use crate::stages::plan::RecipeSet;
 
 /// Why a recipe's files could not be installed.
 #[derive(Debug, thiserror::Error)]
 pub enum RecipeFilesError {
+    /// A file's source in the files directory could not be read.
     #[error("recipe {recipe}: cannot read {path}: {source}")]
     Read {
         recipe: String,
         path: PathBuf,
         source: std::io::Error,
     },
+    /// An owner or group name that no account of the guest has.
     #[error("recipe {recipe}: {path}: unknown {what} {name:?} (not in /etc/passwd or /etc/group of the guest, nor declared by a recipe)")]
     UnknownOwner {
         recipe: String,
@@ -26,8 +27,7 @@ pub enum RecipeFilesError {
         what: &'static str,
         name: String,
     },
-    #[error("reading the guest's accounts: {0}")]
-    Accounts(String),
+    /// The Tree refused the entry (a parent that is not a directory, a bad path).
     #[error("recipe {recipe}: {path}: {source}")]
     Tree {
         recipe: String,
@@ -36,38 +36,9 @@ pub enum RecipeFilesError {
     },
 }
 
-/// Name-to-id maps of the guest's accounts, read from the Tree after the configure stage wrote them.
-#[derive(Default, Debug, Clone)]
-pub struct Ids {
-    pub users: BTreeMap<String, u32>,
-    pub groups: BTreeMap<String, u32>,
-}
-
-impl Ids {
-    /// Reads /etc/passwd and /etc/group from the Tree, with the configure stage's own parsers.
-    pub fn from_tree(tree: &Tree) -> Result<Ids, RecipeFilesError> {
-        let text = |path: &str| -> Result<String, RecipeFilesError> {
-            Ok(crate::stages::configure::read_text(tree, path)
-                .map_err(|e| RecipeFilesError::Accounts(e.to_string()))?
-                .unwrap_or_default())
-        };
-        let bad = |e: accounts::ParseError| RecipeFilesError::Accounts(e.to_string());
-        let users = accounts::PasswdLine::parse_file("/etc/passwd", &text("/etc/passwd")?)
-            .map_err(bad)?
-            .into_iter()
-            .map(|l| (l.name, l.uid))
-            .collect();
-        let groups = accounts::GroupLine::parse_file("/etc/group", &text("/etc/group")?)
-            .map_err(bad)?
-            .into_iter()
-            .map(|l| (l.name, l.gid))
-            .collect();
-        Ok(Ids { users, groups })
-    }
-}
-
 /// Installs every recipe's `[[directory]]`, `[[file]]` and `[[symlink]]`, in recipe order,
-/// then applies `remove`. Parents are created as root-owned 0755 directories.
+/// then applies `remove`. Parents are created as root-owned 0755 directories; owners are looked
+/// up by name in `ids`, the accounts the users step wrote.
 pub fn install(
     tree: &mut Tree,
     recipes: &RecipeSet,
@@ -82,26 +53,22 @@ pub fn install(
             path: path.to_string(),
             source,
         };
+        let id = |path: &str, what, names: &BTreeMap<String, u32>, name: &str| {
+            names
+                .get(name)
+                .copied()
+                .ok_or_else(|| RecipeFilesError::UnknownOwner {
+                    recipe: recipe.clone(),
+                    path: path.to_string(),
+                    what,
+                    name: name.to_string(),
+                })
+        };
         let owner = |path: &str, user: &str, group: &str| -> Result<(u32, u32), RecipeFilesError> {
-            let uid = *ids
-                .users
-                .get(user)
-                .ok_or_else(|| RecipeFilesError::UnknownOwner {
-                    recipe: recipe.clone(),
-                    path: path.to_string(),
-                    what: "user",
-                    name: user.to_string(),
-                })?;
-            let gid = *ids
-                .groups
-                .get(group)
-                .ok_or_else(|| RecipeFilesError::UnknownOwner {
-                    recipe: recipe.clone(),
-                    path: path.to_string(),
-                    what: "group",
-                    name: group.to_string(),
-                })?;
-            Ok((uid, gid))
+            Ok((
+                id(path, "user", &ids.users, user)?,
+                id(path, "group", &ids.groups, group)?,
+            ))
         };
         for d in &r.def.directories {
             let (uid, gid) = owner(&d.path, &d.owner, &d.group)?;
