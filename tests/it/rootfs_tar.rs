@@ -1,9 +1,8 @@
 //! The reference image built as a rootfs tarball, checked with GNU tar, and rebuilt under a
 //! different directory, umask, TZ and LANG to the same bytes.
 
-mod common;
-
-use common::*;
+use crate::util::*;
+use eflow_testkit::{ok, ok_stdout, sha256sum};
 use std::process::Command;
 
 fn listing(tar: &std::path::Path) -> String {
@@ -91,16 +90,12 @@ fn rootfs_tar_has_owners_modes_and_links() {
         );
     }
     // ... and no mtime is later than SOURCE_DATE_EPOCH (the lockfile's).
-    let lock = std::fs::read_to_string(root().join("recipes/images/minimal.lock")).unwrap();
-    let sde: i64 = lock
-        .lines()
-        .find_map(|l| l.strip_prefix("source-date-epoch = "))
-        .and_then(|v| v.trim().parse().ok())
+    let lock = lockfile("minimal");
+    let sde = lock["source-date-epoch"]
+        .as_integer()
         .expect("the lockfile has a source-date-epoch");
-    let limit = String::from_utf8(
-        ok(Command::new("date").args(["-u", "-d", &format!("@{sde}"), "+%Y-%m-%d %H:%M"])).stdout,
-    )
-    .unwrap();
+    let limit =
+        ok_stdout(Command::new("date").args(["-u", "-d", &format!("@{sde}"), "+%Y-%m-%d %H:%M"]));
     for l in list.lines() {
         let f: Vec<&str> = l.split_whitespace().collect();
         let when = format!("{} {}", f[3], f[4]);
@@ -118,13 +113,14 @@ fn rootfs_tar_has_owners_modes_and_links() {
         .arg("-C")
         .arg(x.path())
         .arg("var/lib/dpkg"));
-    let out = ok(Command::new("dpkg-query")
-        .arg("--admindir")
-        .arg(x.path().join("var/lib/dpkg"))
-        .args(["-W", "-f", "${Package} ${db:Status-Abbrev}\n"]));
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = ok_stdout(
+        Command::new("dpkg-query")
+            .arg("--admindir")
+            .arg(x.path().join("var/lib/dpkg"))
+            .args(["-W", "-f", "${Package} ${db:Status-Abbrev}\n"]),
+    );
     assert!(text.lines().any(|l| l.starts_with("systemd ii")), "{text}");
-    let locked = lock.matches("[[package]]").count();
+    let locked = locked_packages(&lock).len();
     assert_eq!(
         text.lines().count(),
         locked,

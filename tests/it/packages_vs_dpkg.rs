@@ -1,9 +1,8 @@
 //! Every package of the reference lockfile unpacked into the Tree gives the same paths,
 //! contents, modes, owners and link targets as `dpkg-deb -x` / `dpkg-deb --fsys-tarfile`.
 
-mod common;
-
-use common::*;
+use crate::util::*;
+use eflow_testkit::require_tool;
 
 #[test]
 fn every_locked_package_unpacks_like_dpkg_deb() {
@@ -12,20 +11,10 @@ fn every_locked_package_unpacks_like_dpkg_deb() {
     let out = tempfile::tempdir().unwrap();
     build_minimal(out.path(), "tar");
 
-    let lock = std::fs::read_to_string(root().join("recipes/images/minimal.lock")).unwrap();
-    let digests: Vec<(&str, &str)> = lock
-        .split("[[package]]")
-        .skip(1)
-        .map(|stanza| {
-            let field = |k: &str| {
-                stanza
-                    .lines()
-                    .find_map(|l| l.strip_prefix(&format!("{k} = \"")))
-                    .map(|v| v.trim_end_matches('"'))
-                    .unwrap()
-            };
-            (field("name"), field("sha256"))
-        })
+    let lock = lockfile("minimal");
+    let digests: Vec<(&str, &str)> = locked_packages(&lock)
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["sha256"].as_str().unwrap()))
         .collect();
     assert!(
         digests.len() > 100,

@@ -6,32 +6,19 @@
 //! The boot takes a minute or two under software emulation; it needs qemu-system-x86_64 and
 //! ovmf, which .ci/run installs.
 
-mod common;
-mod eflow_support;
-
-use common::*;
+use crate::eflow_support::*;
 use eflow_builder::commands::vm;
 use eflow_guest_agent::protocol::UnitState;
 use eflow_guest_agent::{render_config, Client, Provisioning, Secret};
-use eflow_support::*;
+use eflow_testkit::{require_tools, KillOnDrop};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Boot timeout: dockerd's first start under TCG is slow.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(900);
-
-/// QEMU, killed when the test ends however it ends.
-struct Vm(Child);
-
-impl Drop for Vm {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Whatever the serial log holds so far.
 fn read_log(path: &Path) -> String {
@@ -64,9 +51,7 @@ fn run(c: &mut Client<UnixStream>, argv: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
-    for t in ["qemu-system-x86_64", "sfdisk"] {
-        require_tool(t);
-    }
+    require_tools(&["qemu-system-x86_64", "sfdisk"]);
     let dir = tempfile::tempdir().unwrap();
     build_eflow(dir.path(), "raw");
     let disk = dir.path().join("eflow.raw");
@@ -102,7 +87,8 @@ fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
         .stderr(Stdio::null())
         .env("TMPDIR", dir.path());
     let start = Instant::now();
-    let mut vm = Vm(cmd.spawn().expect("qemu-system-x86_64 starts"));
+    // QEMU, killed when the test ends however it ends.
+    let mut vm = KillOnDrop(cmd.spawn().expect("qemu-system-x86_64 starts"));
 
     // The ready line: every unit of the boot transaction settled.
     let failed = loop {
@@ -110,7 +96,7 @@ fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
         if let Some(n) = vm::parse_ready(&log) {
             break n;
         }
-        if let Ok(Some(st)) = vm.0.try_wait() {
+        if let Ok(Some(st)) = vm.try_wait() {
             panic!("QEMU stopped ({st}) before the ready line:\n{}", tail(&log));
         }
         assert!(
@@ -236,7 +222,7 @@ fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
     let _ = agent.shutdown();
     let end = Instant::now();
     while end.elapsed() < Duration::from_secs(60) {
-        if let Ok(Some(_)) = vm.0.try_wait() {
+        if let Ok(Some(_)) = vm.try_wait() {
             break;
         }
         std::thread::sleep(Duration::from_millis(500));

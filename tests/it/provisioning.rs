@@ -1,9 +1,8 @@
 //! An image definition's `[provisioning]` section becomes /etc/aziot/config.toml (root, 0600),
 //! and its secret appears nowhere but there: not in the build's output nor its manifest.
 
-mod common;
-
-use common::*;
+use crate::util::*;
+use eflow_testkit::ok;
 use std::process::Command;
 
 const SECRET: &str = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ==";

@@ -1,8 +1,7 @@
 //! Bad input gets a clear error that names what and where, and loses nothing.
 
-mod common;
-
-use common::*;
+use crate::util::*;
+use eflow_testkit::run;
 use std::path::Path;
 
 /// Writes an image definition and recipes into a temporary project layout.
@@ -136,22 +135,11 @@ fn checksum_mismatch_discards_the_download_and_writes_nothing() {
     ] {
         std::fs::copy(root().join("recipes").join(f), recipes.join(f)).unwrap();
     }
-    let lock = std::fs::read_to_string(recipes.join("images/minimal.lock")).unwrap();
-    let stanza = lock.split("[[package]]").nth(1).unwrap();
-    let field = |k: &str| {
-        stanza
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{k} = \"")))
-            .map(|v| v.trim_end_matches('"').to_string())
-            .unwrap()
-    };
+    let lock = lockfile("minimal");
+    let first = &locked_packages(&lock)[0];
+    let field = |k: &str| first[k].as_str().unwrap().to_string();
     let (name, path, sha) = (field("name"), field("path"), field("sha256"));
-    let size: u64 = stanza
-        .lines()
-        .find_map(|l| l.strip_prefix("size = "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let size = first["size"].as_integer().unwrap() as u64;
     let pkgdir = d.path().join("debs");
     std::fs::create_dir_all(&pkgdir).unwrap();
     let file_name = path.rsplit('/').next().unwrap();

@@ -5,41 +5,15 @@
 //!
 //! Needs the package cache or the network (about 30 s from a warm cache).
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-
+use crate::util::*;
 use eflow_builder::stages::fetch::{self, Cache, Fetcher};
 use eflow_builder::stages::package::Staged;
 use eflow_builder::stages::plan::Plan;
-
-const BIN: &str = env!("CARGO_BIN_EXE_eflow-image");
-
-fn run(program: &str, args: &[&str], missing: &str) -> (i32, String) {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .env_remove("EFLOW_SIGNING_KEY")
-        .env_remove("EFLOW_SIGNING_PASSWORD")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} ({e}): {missing}"));
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use eflow_testkit::{outcome, path_str as s};
 
 #[test]
 fn minimal_image_release_files() {
-    let image = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/images/minimal.toml");
-    let plan = Plan::load(&image).unwrap();
+    let plan = Plan::load(&minimal()).unwrap();
     let fetcher = Fetcher::new(Cache::new(Cache::default_dir()), false, None, false);
     let debs = fetch::run(&plan, &fetcher, None, &|m| eprintln!("{m}")).unwrap();
     let mut assembled = eflow_builder::stages::assemble::assemble(
@@ -60,19 +34,7 @@ fn minimal_image_release_files() {
     let dir = tempfile::tempdir().unwrap();
     let keys = tempfile::tempdir().unwrap();
     let (sk_path, pk) = (keys.path().join("k.key"), keys.path().join("k.pub"));
-    let (code, out) = run(
-        BIN,
-        &[
-            "keygen",
-            "--secret-key",
-            s(&sk_path),
-            "--public-key",
-            s(&pk),
-            "--unencrypted",
-        ],
-        "",
-    );
-    assert_eq!(code, 0, "{out}");
+    keygen(&sk_path, &pk);
     let sk = eflow_signing::load_secret_key_file(&sk_path, None).unwrap();
     let raw = dir.path().join("minimal.raw");
     let output = Staged::bytes(&raw, b"stand-in for the disk").unwrap();
@@ -114,21 +76,12 @@ fn minimal_image_release_files() {
         .iter()
         .any(|r| r["relationshipType"] == "DEPENDS_ON"));
 
-    let tool = std::env::var("PYSPDXTOOLS").unwrap_or_else(|_| "pyspdxtools".into());
-    let (code, out) = run(
-        &tool,
-        &["-i", s(&files.sbom)],
-        "pip install spdx-tools (or set $PYSPDXTOOLS)",
-    );
-    assert_eq!(code, 0, "pyspdxtools rejected the SBOM: {out}");
+    let v = pyspdxtools(&files.sbom);
+    assert_eq!(v.code, 0, "pyspdxtools rejected the SBOM: {}", v.all());
     for f in [&raw, &files.sbom, &files.manifest] {
-        let (code, out) = run(
-            "minisign",
-            &["-Vm", s(f), "-p", s(&pk)],
-            "apt-get install minisign",
-        );
-        assert_eq!(code, 0, "{out}");
+        let m = minisign_verify(f, &pk);
+        assert_eq!(m.code, 0, "{}", m.all());
     }
-    let (code, out) = run(BIN, &["verify", s(&files.manifest), "--pubkey", s(&pk)], "");
-    assert_eq!(code, 0, "{out}");
+    let r = outcome(eflow().args(["verify", s(&files.manifest), "--pubkey", s(&pk)]));
+    assert_eq!(r.code, 0, "{}", r.all());
 }

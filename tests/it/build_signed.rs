@@ -1,9 +1,8 @@
 //! `build --sign` with the key from $EFLOW_SIGNING_KEY (a CI secret): every output, the SBOM
 //! and the manifest are signed, `minisign` accepts them and `verify` checks the whole release.
 
-mod common;
-
-use common::*;
+use crate::util::*;
+use eflow_testkit::{ok, require_tool};
 use std::process::Command;
 
 #[test]
@@ -11,11 +10,7 @@ fn build_signs_with_a_key_from_the_environment() {
     require_tool("minisign");
     let d = tempfile::tempdir().unwrap();
     let (sk, pk) = (d.path().join("k.key"), d.path().join("k.pub"));
-    ok(eflow()
-        .args(["--quiet", "keygen", "--unencrypted", "--secret-key"])
-        .arg(&sk)
-        .arg("--public-key")
-        .arg(&pk));
+    keygen(&sk, &pk);
     let key_text = std::fs::read_to_string(&sk).unwrap();
     let out_dir = d.path().join("out");
     let out = ok(eflow()

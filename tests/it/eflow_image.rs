@@ -5,11 +5,9 @@
 //!
 //! The runtime packages are the test stand-ins of tests/fake-aziot/make-repo.sh.
 
-mod common;
-mod eflow_support;
-
-use common::*;
-use eflow_support::*;
+use crate::eflow_support::*;
+use crate::util::*;
+use eflow_testkit::{extract_partition, ok, require_tools, sha256sum};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -74,9 +72,7 @@ fn stat(fs: &Path, path: &str) -> (String, u32, u32, u32, Option<String>) {
 /// valid), and signs an index that gpgv accepts with the keyring it exports.
 #[test]
 fn fake_runtime_repository_is_reproducible_and_signed() {
-    for t in ["dpkg-deb", "xz", "gpg", "gpgv", "sha256sum"] {
-        require_tool(t);
-    }
+    require_tools(&["dpkg-deb", "xz", "gpg", "gpgv", "sha256sum"]);
     let dir = tempfile::tempdir().unwrap();
     ok(Command::new(root().join("tests/fake-aziot/make-repo.sh")).arg(dir.path()));
     let repo = dir.path().join("repo");
@@ -102,9 +98,7 @@ fn fake_runtime_repository_is_reproducible_and_signed() {
 
 #[test]
 fn eflow_image_has_the_runtimes_users_directories_and_units() {
-    for t in ["sfdisk", "dd", "e2fsck", "debugfs"] {
-        require_tool(t);
-    }
+    require_tools(&["sfdisk", "dd", "e2fsck", "debugfs"]);
     let dir = tempfile::tempdir().unwrap();
     build_eflow(dir.path(), "raw");
     let disk = dir.path().join("eflow.raw");

@@ -1,8 +1,8 @@
 //! Helpers of the EFLOW image tests: the test stand-in of Microsoft's repository, the guest
 //! agent binary, building recipes/images/eflow.toml, reading its root filesystem with debugfs.
-#![allow(dead_code)]
 
-use crate::common::*;
+use crate::util::*;
+use eflow_testkit::{ok, require_tools};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -22,13 +22,12 @@ pub const FAKE_DEBS: [&str; 2] = [
 
 /// The sha256 eflow.lock pins for a package path.
 pub fn pinned_sha256(path: &str) -> String {
-    let lock = std::fs::read_to_string(root().join("recipes/images/eflow.lock")).unwrap();
-    let at = lock
-        .find(&format!("path = \"{path}\""))
+    let lock = lockfile("eflow");
+    let p = locked_packages(&lock)
+        .iter()
+        .find(|p| p["path"].as_str() == Some(path))
         .unwrap_or_else(|| panic!("eflow.lock does not pin {path}"));
-    let rest = &lock[at..];
-    let s = rest.find("sha256 = \"").unwrap() + 10;
-    rest[s..s + 64].to_string()
+    p["sha256"].as_str().expect("a pinned sha256").to_string()
 }
 
 /// Makes what building eflow.toml needs from this workspace: the test Microsoft repository at
@@ -41,9 +40,7 @@ pub fn prepare() {
     if *done {
         return;
     }
-    for t in ["dpkg-deb", "xz", "gpg", "gpgv", "sha256sum", "flock"] {
-        require_tool(t);
-    }
+    require_tools(&["dpkg-deb", "xz", "gpg", "gpgv", "sha256sum", "flock"]);
     let target = root().join("target");
     std::fs::create_dir_all(&target).unwrap();
     let sums = tempfile::NamedTempFile::new().unwrap();
@@ -80,42 +77,5 @@ pub fn prepare() {
 /// Builds the EFLOW image into `out` with the given formats.
 pub fn build_eflow(out: &Path, formats: &str) {
     prepare();
-    ok(eflow()
-        .arg("--quiet")
-        .arg("build")
-        .arg(eflow_image())
-        .args(["--format", formats, "--out"])
-        .arg(out)
-        .arg("--cache")
-        .arg(cache()));
-}
-
-/// Copies the partition labelled `label` of a raw disk to `to` (sfdisk finds it, dd copies it).
-pub fn extract_partition(disk: &Path, label: &str, to: &Path) {
-    let out = ok(Command::new("sfdisk").arg("--json").arg(disk));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let parts = v["partitiontable"]["partitions"].as_array().unwrap();
-    let p = parts
-        .iter()
-        .find(|p| p["name"].as_str() == Some(label))
-        .unwrap_or_else(|| panic!("no partition named {label} in {}", disk.display()));
-    let start = p["start"].as_u64().unwrap() * 512;
-    let size = p["size"].as_u64().unwrap() * 512;
-    ok(Command::new("dd")
-        .arg(format!("if={}", disk.display()))
-        .arg(format!("of={}", to.display()))
-        .args([
-            "bs=1M",
-            "iflag=skip_bytes,count_bytes",
-            "conv=sparse",
-            "status=none",
-        ])
-        .arg(format!("skip={start}"))
-        .arg(format!("count={size}")));
-}
-
-/// Runs one debugfs request on an ext4 image and returns its standard output.
-pub fn debugfs(fs: &Path, request: &str) -> String {
-    let out = ok(Command::new("debugfs").arg("-R").arg(request).arg(fs));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    build(&eflow_image(), out, formats);
 }

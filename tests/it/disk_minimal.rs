@@ -1,50 +1,12 @@
 //! The reference image as a raw disk and a VHDX, checked by tools nobody here wrote:
 //! sgdisk, sfdisk, e2fsck, debugfs, fsck.vfat, qemu-img, vhdiinfo.
 
-mod common;
-
-use common::*;
+use crate::util::*;
+use eflow_testkit::{copy_range, ok, ok_stdout, partitions, require_tools, sha256sum};
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
-
-struct Part {
-    start: u64,
-    size: u64,
-    kind: String,
-    name: String,
-}
-
-fn partitions(disk: &Path) -> Vec<Part> {
-    let out = ok(Command::new("sfdisk").arg("--json").arg(disk));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["partitiontable"]["partitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| Part {
-            start: p["start"].as_u64().unwrap() * 512,
-            size: p["size"].as_u64().unwrap() * 512,
-            kind: p["type"].as_str().unwrap().to_string(),
-            name: p["name"].as_str().unwrap_or_default().to_string(),
-        })
-        .collect()
-}
-
-fn extract(disk: &Path, p: &Part, to: &Path) {
-    ok(Command::new("dd")
-        .arg(format!("if={}", disk.display()))
-        .arg(format!("of={}", to.display()))
-        .args([
-            "bs=1M",
-            "iflag=skip_bytes,count_bytes",
-            "conv=sparse",
-            "status=none",
-        ])
-        .arg(format!("skip={}", p.start))
-        .arg(format!("count={}", p.size)));
-}
 
 /// Metadata of every path below `dir`: (mode, uid, gid, size or link target, mtime, content digest).
 fn walk(dir: &Path) -> BTreeMap<String, String> {
@@ -59,8 +21,7 @@ fn walk(dir: &Path) -> BTreeMap<String, String> {
             let what = if m.file_type().is_symlink() {
                 format!("-> {}", std::fs::read_link(&p).unwrap().display())
             } else if m.is_file() {
-                let out = ok(Command::new("sha256sum").arg(&p));
-                String::from_utf8_lossy(&out.stdout)[..64].to_string()
+                sha256sum(&p)
             } else {
                 String::new()
             };
@@ -93,18 +54,17 @@ fn walk(dir: &Path) -> BTreeMap<String, String> {
 
 /// Entries with setuid, setgid or sticky bits below `dir`, as "relative/path MODE" (octal).
 fn walk_special(dir: &Path) -> Vec<String> {
-    let out = ok(Command::new("find").arg(dir).args([
+    ok_stdout(Command::new("find").arg(dir).args([
         "(", "-type", "f", "-o", "-type", "d", ")", "-perm", "/7000", "-printf", "%P %m\\n",
-    ]));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
+    ]))
+    .lines()
+    .map(str::to_string)
+    .collect()
 }
 
 #[test]
 fn raw_and_vhdx_pass_independent_checks() {
-    for t in [
+    require_tools(&[
         "sgdisk",
         "sfdisk",
         "e2fsck",
@@ -113,9 +73,7 @@ fn raw_and_vhdx_pass_independent_checks() {
         "qemu-img",
         "vhdiinfo",
         "tar",
-    ] {
-        require_tool(t);
-    }
+    ]);
     let dir = tempfile::tempdir().unwrap();
     build_minimal(dir.path(), "raw,vhdx,tar");
     let raw = dir.path().join("minimal.raw");
@@ -126,11 +84,11 @@ fn raw_and_vhdx_pass_independent_checks() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("No problems found"));
     let parts = partitions(&raw);
     assert_eq!(parts.len(), 2);
-    assert_eq!(parts[0].kind, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B");
+    assert_eq!(parts[0].type_guid, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B");
     assert_eq!(parts[0].name, "esp");
     assert_eq!(parts[0].start, 1 << 20);
     assert_eq!(parts[0].size, 128 << 20);
-    assert_eq!(parts[1].kind, "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709");
+    assert_eq!(parts[1].type_guid, "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709");
     assert_eq!(parts[1].name, "root");
     assert_eq!(std::fs::metadata(&raw).unwrap().len(), 2 << 30);
     for p in &parts {
@@ -142,10 +100,10 @@ fn raw_and_vhdx_pass_independent_checks() {
 
     // ESP and root filesystems.
     let esp = dir.path().join("esp.img");
-    extract(&raw, &parts[0], &esp);
+    copy_range(&raw, parts[0].start, parts[0].size, &esp);
     ok(Command::new("fsck.vfat").arg("-n").arg(&esp));
     let root = dir.path().join("root.img");
-    extract(&raw, &parts[1], &root);
+    copy_range(&raw, parts[1].start, parts[1].size, &root);
     ok(Command::new("e2fsck").arg("-fn").arg(&root));
 
     // The ext4 root holds exactly the rootfs tarball's files (both written from one Tree):
@@ -154,10 +112,7 @@ fn raw_and_vhdx_pass_independent_checks() {
     let from_tar = dir.path().join("tar");
     std::fs::create_dir_all(&from_ext4).unwrap();
     std::fs::create_dir_all(&from_tar).unwrap();
-    ok(Command::new("debugfs")
-        .arg("-R")
-        .arg(format!("rdump / {}", from_ext4.display()))
-        .arg(&root));
+    debugfs(&root, &format!("rdump / {}", from_ext4.display()));
     ok(Command::new("tar")
         .arg("-xpf")
         .arg(dir.path().join("minimal.rootfs.tar"))
@@ -179,11 +134,7 @@ fn raw_and_vhdx_pass_independent_checks() {
         "the image has setuid, setgid and sticky entries: {special:?}"
     );
     for (path, mode) in special.iter().map(|s| s.split_once(' ').unwrap()) {
-        let out = ok(Command::new("debugfs")
-            .arg("-R")
-            .arg(format!("stat /{path}"))
-            .arg(&root));
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = debugfs(&root, &format!("stat /{path}"));
         assert!(
             text.contains(&format!("Mode:  0{mode}")),
             "{path}: tar mode {mode}, debugfs says {}",

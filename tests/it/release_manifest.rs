@@ -5,65 +5,18 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use eflow_builder::stages::sign::{self as release, ReleaseInput};
 use eflow_signing::{
     FileDigest, Hasher, InputDigests, Manifest, PackageRecord, PackageSource, RecipeDigest,
 };
+use eflow_testkit::{flip_byte, outcome, path_str as s, Outcome};
 
-const BIN: &str = env!("CARGO_BIN_EXE_eflow-image");
+use crate::util::{keygen, minimal, minisign_verify, pyspdxtools};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
-fn cmd(program: &str, args: &[&str], missing: &str) -> Run {
-    let out = Command::new(program)
-        .args(args)
-        .env_remove("EFLOW_SIGNING_KEY")
-        .env_remove("EFLOW_SIGNING_PASSWORD")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} ({e}): {missing}"));
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn eflow(args: &[&str]) -> Run {
-    cmd(BIN, args, "")
-}
-
-fn minisign_verify(file: &Path, pubkey: &Path) -> Run {
-    cmd(
-        "minisign",
-        &["-Vm", s(file), "-p", s(pubkey)],
-        "minisign is required for these tests: apt-get install minisign",
-    )
-}
-
-fn pyspdxtools(sbom: &Path) -> Run {
-    let tool = std::env::var("PYSPDXTOOLS").unwrap_or_else(|_| "pyspdxtools".into());
-    cmd(
-        &tool,
-        &["-i", s(sbom)],
-        "pyspdxtools is required for these tests: pip install spdx-tools (or set $PYSPDXTOOLS)",
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+/// Runs `eflow-image ARGS`.
+fn eflow(args: &[&str]) -> Outcome {
+    outcome(crate::util::eflow().args(args))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -154,22 +107,13 @@ fn setup(dir: &Path) -> (ReleaseInput, PathBuf, PathBuf) {
     std::fs::create_dir(&keys).unwrap();
     let sk = keys.join("release.key");
     let pk = keys.join("release.pub");
-    let r = eflow(&[
-        "keygen",
-        "--secret-key",
-        s(&sk),
-        "--public-key",
-        s(&pk),
-        "--unencrypted",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.all());
+    keygen(&sk, &pk);
     (input, sk, pk)
 }
 
+/// Flips a bit of the byte at `at`; flipping it again restores the file.
 fn flip(path: &Path, at: usize) {
-    let mut b = std::fs::read(path).unwrap();
-    b[at] ^= 0x20;
-    std::fs::write(path, b).unwrap();
+    flip_byte(path, at as u64, 0x20);
 }
 
 #[test]
@@ -338,7 +282,7 @@ fn sbom_passes_the_spdx_validator_and_release_is_reproducible() {
 /// every recipe and guest-rootfs file digested, and the SBOM of its locked packages valid.
 #[test]
 fn release_input_of_the_minimal_image() {
-    let image = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/images/minimal.toml");
+    let image = minimal();
     let plan = eflow_builder::stages::plan::Plan::load(&image).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("minimal.raw");

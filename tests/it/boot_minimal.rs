@@ -1,15 +1,12 @@
 //! The reference image, built as a VHDX, boots under QEMU + OVMF (TCG) to the guest's
 //! `EFLOW-READY failed=0` line, as `eflow-image boot` checks it.
 
-mod common;
-
-use common::*;
+use crate::util::*;
+use eflow_testkit::{ok, require_tools, run};
 
 #[test]
 fn built_vhdx_boots_to_ready_with_no_failed_unit() {
-    for t in ["qemu-system-x86_64", "qemu-img"] {
-        require_tool(t);
-    }
+    require_tools(&["qemu-system-x86_64", "qemu-img"]);
     assert!(
         std::path::Path::new("/usr/share/OVMF/OVMF_CODE_4M.fd").is_file(),
         "OVMF is needed (apt-get install ovmf)"
@@ -37,9 +34,7 @@ fn built_vhdx_boots_to_ready_with_no_failed_unit() {
 
 #[test]
 fn vhdx_grown_before_first_boot_gets_a_root_filling_the_disk() {
-    for t in ["qemu-system-x86_64", "qemu-img"] {
-        require_tool(t);
-    }
+    require_tools(&["qemu-system-x86_64", "qemu-img"]);
     let dir = tempfile::tempdir().unwrap();
     build_minimal(dir.path(), "vhdx");
     // Grow the virtual disk from 2 GiB to 4 GiB, as a user deploying a larger disk would.

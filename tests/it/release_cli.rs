@@ -7,78 +7,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use base64::Engine as _;
+use eflow_testkit::{outcome, path_str as s, Outcome};
 
-const BIN: &str = env!("CARGO_BIN_EXE_eflow-image");
+use crate::util::{eflow, minisign_verify};
 
-/// What a command printed and how it exited.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+/// Runs eflow-image with the variables of `env` set (and no others of the signing ones) and
+/// no terminal.
+fn run(args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    outcome(eflow().args(args).envs(env.iter().copied()))
 }
 
-impl Run {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
-/// Runs eflow-image with a clean environment for signing variables and no terminal.
-fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_remove("EFLOW_SIGNING_KEY")
-        .env_remove("EFLOW_SIGNING_PASSWORD")
-        .env_remove("SOURCE_DATE_EPOCH")
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run eflow-image");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Runs the stock minisign to verify `file` with the public key file `pubkey`.
-fn minisign_verify(file: &Path, pubkey: &Path) -> Run {
-    let out = Command::new("minisign")
-        .arg("-Vm")
-        .arg(file)
-        .arg("-p")
-        .arg(pubkey)
-        .stdin(Stdio::null())
-        .output()
-        .expect("minisign is required for these tests: apt-get install minisign");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// Makes an unencrypted key pair with the CLI; returns (secret, public) paths.
+/// Makes an unencrypted key pair with the CLI in `dir`; returns (secret, public) paths.
 fn keygen(dir: &Path) -> (PathBuf, PathBuf) {
     let sk = dir.join("release.key");
     let pk = dir.join("release.pub");
-    let r = run(
-        &[
-            "keygen",
-            "--secret-key",
-            s(&sk),
-            "--public-key",
-            s(&pk),
-            "--unencrypted",
-        ],
-        &[],
-    );
-    assert_eq!(r.code, 0, "{}", r.all());
+    crate::util::keygen(&sk, &pk);
     (sk, pk)
 }
 
@@ -399,7 +342,7 @@ fn on_terminal(args: &[&str], answers: &[&str]) -> (i32, String) {
     use std::io::{Read, Write};
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
-    let command_line = std::iter::once(BIN)
+    let command_line = std::iter::once(env!("CARGO_BIN_EXE_eflow-image"))
         .chain(args.iter().copied())
         .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
         .collect::<Vec<_>>()
