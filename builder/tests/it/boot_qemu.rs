@@ -9,16 +9,14 @@
 //!
 //! The boots take minutes under TCG, so they are ignored by default; run them with
 //!
-//!     cargo test -p eflow-builder --release --test boot_qemu -- --ignored --nocapture
+//!     cargo test -p eflow-builder --release --test it -- --ignored --nocapture boot_qemu
 
-mod boot_support;
-
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use boot_support::*;
+use crate::boot_support::*;
 use eflow_builder::commands::vm::{self, BootRun};
+use eflow_testkit::{ok, ok_with_input, path_str as s};
 
 fn esp_file<'a>(files: &'a eflow_builder::stages::boot::BootFiles, path: &str) -> &'a [u8] {
     &files
@@ -62,26 +60,13 @@ fn initramfs_and_esp_files() {
     let dir = tempfile::tempdir().unwrap();
     let initrd = dir.path().join("initrd");
     std::fs::write(&initrd, esp_file(&files, "/initrd")).unwrap();
-    let gunzip = tool("gzip", &["-dc", initrd.to_str().unwrap()]);
-    assert!(gunzip.status.success(), "gzip -dc failed on the initramfs");
-    let mut cpio = Command::new("cpio")
-        .args(["-t", "-v", "--quiet"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot run cpio: apt-get install cpio");
-    cpio.stdin
-        .take()
-        .unwrap()
-        .write_all(&gunzip.stdout)
-        .unwrap();
-    let out = cpio.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stderr.trim().is_empty(),
-        "cpio -t: {stderr}"
+    let gunzip = ok(Command::new("gzip").args(["-dc", s(&initrd)]));
+    let out = ok_with_input(
+        Command::new("cpio").args(["-t", "-v", "--quiet"]),
+        &gunzip.stdout,
     );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.trim().is_empty(), "cpio -t: {stderr}");
     let listing = String::from_utf8_lossy(&out.stdout);
     for want in [
         "init",
@@ -157,21 +142,13 @@ fn boots_to_ready_and_grows_root() {
     let as_built = out.root_size.expect("no EFLOW-ROOT-SIZE line");
 
     let grow = 1u64 << 30;
-    let r = tool(
-        "qemu-img",
-        &[
-            "resize",
-            "-f",
-            "raw",
-            disk.to_str().unwrap(),
-            &(size + grow).to_string(),
-        ],
-    );
-    assert!(
-        r.status.success(),
-        "qemu-img resize: {}",
-        String::from_utf8_lossy(&r.stderr)
-    );
+    ok(Command::new("qemu-img").args([
+        "resize",
+        "-f",
+        "raw",
+        s(&disk),
+        &(size + grow).to_string(),
+    ]));
     let out = boot(&disk, "grown");
     assert!(
         out.ok(),
