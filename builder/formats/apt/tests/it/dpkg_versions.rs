@@ -2,22 +2,21 @@
 //! and on pseudo-random versions from a fixed seed.
 
 use eflow_apt::version::compare;
+use eflow_testkit::run;
 use std::cmp::Ordering;
 use std::process::Command;
 
 /// dpkg's verdict: Less, Equal or Greater.
 fn dpkg_cmp(a: &str, b: &str) -> Ordering {
     let rel = |op: &str| {
-        let st = Command::new("dpkg")
-            .args(["--compare-versions", a, op, b])
-            .status()
-            .expect(
-                "dpkg is required by this test: run it on a Debian host (apt-get install dpkg)",
-            );
-        match st.code() {
+        let out = run(Command::new("dpkg").args(["--compare-versions", a, op, b]));
+        match out.status.code() {
             Some(0) => true,
             Some(1) => false,
-            other => panic!("dpkg --compare-versions {a:?} {op} {b:?} failed: {other:?}"),
+            other => panic!(
+                "dpkg --compare-versions {a:?} {op} {b:?} failed: {other:?} {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
         }
     };
     if rel("lt") {

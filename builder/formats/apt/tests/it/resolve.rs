@@ -1,19 +1,7 @@
 //! Resolver behaviour on small fixture indexes.
 
+use crate::fixture::pkg;
 use eflow_apt::{resolve, Index, Problem, Request, Resolved};
-
-/// A Packages stanza; `extra` holds additional fields, one per line.
-fn pkg(name: &str, version: &str, extra: &str) -> String {
-    let arch = if extra.contains("Architecture:") {
-        String::new()
-    } else {
-        "Architecture: amd64\n".to_string()
-    };
-    format!(
-        "Package: {name}\nVersion: {version}\n{arch}Filename: pool/main/{name}_{version}.deb\nSize: 1000\nSHA256: {}\n{extra}\n\n",
-        "0f".repeat(32)
-    )
-}
 
 fn index(suites: &[(&str, Vec<String>)]) -> Index {
     let mut idx = Index::new("amd64");

@@ -5,22 +5,13 @@
 //! Needs apt-get (any Debian host); no network, no root-owned state is touched (all apt
 //! directories point into a temporary directory).
 
+use crate::fixture::pkg;
+use eflow_apt::fetch::sha256_hex;
 use eflow_apt::{resolve, Index, Request};
+use eflow_testkit::ok_stdout;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
-
-fn pkg(name: &str, version: &str, extra: &str) -> String {
-    format!(
-        "Package: {name}\nVersion: {version}\nArchitecture: amd64\nFilename: pool/{name}_{version}.deb\nSize: 1000\nSHA256: {}\n{extra}{}\n",
-        "0f".repeat(32),
-        if extra.is_empty() { "" } else { "\n" }
-    )
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    eflow_apt::fetch::sha256_hex(data)
-}
 
 /// `name=version` chosen by apt for `requests`, with `suites` as flat repositories.
 fn apt_choice(dir: &Path, suites: &[Vec<String>], requests: &[&str]) -> BTreeSet<String> {
@@ -28,7 +19,7 @@ fn apt_choice(dir: &Path, suites: &[Vec<String>], requests: &[&str]) -> BTreeSet
     for (i, stanzas) in suites.iter().enumerate() {
         let repo = dir.join(format!("repo{i}"));
         std::fs::create_dir_all(&repo).unwrap();
-        let packages = stanzas.join("\n");
+        let packages = stanzas.concat();
         std::fs::write(repo.join("Packages"), &packages).unwrap();
         let release = format!(
             "Origin: fx\nLabel: fx\nSuite: fx{i}\nCodename: fx{i}\nDate: Tue, 20 May 2025 00:00:00 UTC\nArchitectures: amd64\nSHA256:\n {} {} Packages\n",
@@ -72,16 +63,7 @@ fn apt_choice(dir: &Path, suites: &[Vec<String>], requests: &[&str]) -> BTreeSet
         ])
         .args(args)
         .env("LC_ALL", "C");
-        let out = c
-            .output()
-            .expect("apt-get is required by this test (a Debian host: apt-get install apt)");
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(
-            out.status.success(),
-            "apt-get {args:?} failed:\n{text}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        text
+        ok_stdout(&mut c)
     };
     apt(&["update"]);
     let mut args = vec!["-s", "install"];
@@ -100,7 +82,7 @@ fn apt_choice(dir: &Path, suites: &[Vec<String>], requests: &[&str]) -> BTreeSet
 fn our_choice(suites: &[Vec<String>], requests: &[&str]) -> BTreeSet<String> {
     let mut idx = Index::new("amd64");
     for (i, stanzas) in suites.iter().enumerate() {
-        idx.add_packages(&format!("fx{i}"), "main", "fixture", &stanzas.join("\n"))
+        idx.add_packages(&format!("fx{i}"), "main", "fixture", &stanzas.concat())
             .unwrap();
     }
     let reqs: Vec<Request> = requests

@@ -2,7 +2,7 @@
 //! (or `EFLOW_DEBIAN_MIRROR`). Needs the network, curl, gpgv and the debian-archive-keyring
 //! package, so it is ignored by default. Run it with:
 //!
-//!     cargo test -p eflow-apt --release --test real_mirror -- --ignored --nocapture
+//!     cargo test -p eflow-apt --release --test it -- --ignored --nocapture real_mirror
 //!
 //! It prints the timings, warnings and the closure. `EFLOW_APT_EXTRA=a,b` adds requests.
 //!
@@ -15,6 +15,7 @@ use eflow_apt::fetch::sha256_hex;
 use eflow_apt::mirrors::mirrors;
 use eflow_apt::source::{load_index, SourceConfig, DEFAULT_KEYRING};
 use eflow_apt::{resolve, Fetch, FetchError, Request};
+use eflow_testkit::ok_stdout;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -177,28 +178,21 @@ fn resolve_base_system_against_the_real_mirror() {
 fn apt_simulation(requests: &[Request]) -> BTreeSet<String> {
     let status = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("empty-dpkg-status");
     std::fs::write(&status, "").unwrap();
-    let out = Command::new("apt-get")
-        .arg("-s")
-        .arg(format!("-oDir::State::status={}", status.display()))
-        .args([
-            "-oAPT::Install-Recommends=false",
-            "-oDebug::NoLocking=1",
-            "install",
-        ])
-        .args(requests.iter().map(|r| r.package.as_str()))
-        .env("LC_ALL", "C")
-        .output()
-        .expect("apt-get is required for the comparison (a Debian host)");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "apt-get -s failed: {}{}",
-        text,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text.lines()
-        .filter_map(|l| l.strip_prefix("Inst "))
-        .filter_map(|l| l.split_whitespace().next())
-        .map(str::to_string)
-        .collect()
+    ok_stdout(
+        Command::new("apt-get")
+            .arg("-s")
+            .arg(format!("-oDir::State::status={}", status.display()))
+            .args([
+                "-oAPT::Install-Recommends=false",
+                "-oDebug::NoLocking=1",
+                "install",
+            ])
+            .args(requests.iter().map(|r| r.package.as_str()))
+            .env("LC_ALL", "C"),
+    )
+    .lines()
+    .filter_map(|l| l.strip_prefix("Inst "))
+    .filter_map(|l| l.split_whitespace().next())
+    .map(str::to_string)
+    .collect()
 }

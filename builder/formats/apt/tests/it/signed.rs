@@ -5,22 +5,12 @@ use eflow_apt::fetch::sha256_hex;
 use eflow_apt::signature::{verify_cleartext, SignatureError};
 use eflow_apt::source::{load_index, SourceConfig, SourceError};
 use eflow_apt::{Fetch, FetchError};
+use eflow_testkit::{ok, ok_with_input, require_tools};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
-
-fn require(tool: &str) {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "{tool} is required by this test and was not found: apt-get install gnupg gpgv"
-    );
-}
 
 /// A GnuPG home with two throwaway signing keys, and binary keyrings of each public key.
 ///
@@ -62,22 +52,10 @@ fn with_agent<T>(home: &Path, f: impl FnOnce() -> T) -> T {
     out
 }
 
-fn run(mut c: Command) -> Vec<u8> {
-    let out = c.output().expect("run gpg");
-    assert!(
-        out.status.success(),
-        "{c:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
     KEYS.get_or_init(|| {
-        require("gpg");
-        require("gpgv");
-        require("gpgconf");
+        require_tools(&["gpg", "gpgv", "gpgconf"]);
         // Statics are never dropped, so a TempDir would leak: use a fixed directory under
         // cargo's per-target scratch space, recreated on each run.
         // One directory per process: nextest runs every test in a process of its own.
@@ -94,9 +72,7 @@ fn keys() -> &'static Keys {
                 "Trusted Test <trusted@example.invalid>",
                 "Other Test <other@example.invalid>",
             ] {
-                let mut c = gpg(&home);
-                c.args(["--quick-gen-key", uid, "ed25519", "sign", "never"]);
-                run(c);
+                ok(gpg(&home).args(["--quick-gen-key", uid, "ed25519", "sign", "never"]));
             }
         });
         let trusted = dir.join("trusted.gpg");
@@ -105,9 +81,7 @@ fn keys() -> &'static Keys {
             ("trusted@example.invalid", &trusted),
             ("other@example.invalid", &other),
         ] {
-            let mut c = gpg(&home);
-            c.args(["--export", uid]);
-            let k = run(c);
+            let k = ok(gpg(&home).args(["--export", uid])).stdout;
             assert!(!k.is_empty());
             std::fs::write(path, k).unwrap();
         }
@@ -129,26 +103,8 @@ fn clearsign(text: &str, uid: &str) -> Vec<u8> {
         "--digest-algo",
         "SHA256",
         "--clearsign",
-    ])
-    .stdin(std::process::Stdio::piped())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
-    let out = with_agent(&k.home, || {
-        let mut child = c.spawn().unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    });
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    ]);
+    with_agent(&k.home, || ok_with_input(&mut c, text.as_bytes()).stdout)
 }
 
 const BODY: &str = "Origin: Test\nSuite: testing\nCodename: fixture\n";
