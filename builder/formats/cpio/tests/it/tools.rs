@@ -1,11 +1,11 @@
 //! Checks archives with GNU cpio, gzip and zstd, which nobody here wrote.
 
-use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use eflow_cpio::{read_newc, write_compressed, write_newc, Compression, CpioError};
+use eflow_testkit::run_with_input;
 use eflow_tree::{Entry, Kind, Tree};
 
 fn sample() -> Tree {
@@ -72,28 +72,14 @@ fn archive(c: Compression) -> Vec<u8> {
     out
 }
 
-/// Runs a tool with `input` on stdin; panics with a clear message if it is not installed.
+/// Runs a tool with `input` on stdin (in the C locale and UTC), in `dir` if given.
 fn pipe(cmd: &str, args: &[&str], input: &[u8], dir: Option<&Path>) -> (bool, Vec<u8>, String) {
     let mut c = Command::new(cmd);
-    c.args(args)
-        .env("LC_ALL", "C")
-        .env("TZ", "UTC")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    c.args(args).env("LC_ALL", "C").env("TZ", "UTC");
     if let Some(d) = dir {
         c.current_dir(d);
     }
-    let mut child = c.spawn().unwrap_or_else(|e| {
-        panic!("cannot run {cmd} ({e}): install it (apt-get install cpio gzip zstd)")
-    });
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
+    let out = run_with_input(&mut c, input);
     (
         out.status.success(),
         out.stdout,

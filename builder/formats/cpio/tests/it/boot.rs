@@ -6,7 +6,7 @@
 //!     apt-get download linux-image-6.1.0-NN-cloud-amd64 && dpkg-deb -x linux-image-*.deb root
 //!     apt-get install qemu-system-x86 busybox-static
 //!     EFLOW_KERNEL=$PWD/root/boot/vmlinuz-6.1.0-NN-cloud-amd64 \
-//!         cargo test -p eflow-cpio -- --ignored kernel_unpacks
+//!         cargo test -p eflow-cpio --test it -- --ignored kernel_unpacks
 //!
 //! The archive exercises what the kernel's unpacker must get right: directories, a hard-link
 //! group with the data on its last name, a symlink, the /dev/console device node (without
@@ -16,6 +16,7 @@ use std::path::Path;
 use std::process::Command;
 
 use eflow_cpio::{write_compressed, Compression};
+use eflow_testkit::{require_tool, run};
 use eflow_tree::{Entry, Kind, Tree};
 
 const INIT: &str = r#"#!/bin/sh
@@ -68,7 +69,8 @@ fn initramfs() -> Tree {
 }
 
 fn boot(kernel: &Path, initrd: &Path) -> String {
-    let out = Command::new("timeout")
+    require_tool("qemu-system-x86_64");
+    let out = run(Command::new("timeout")
         .args([
             "300",
             "qemu-system-x86_64",
@@ -83,9 +85,7 @@ fn boot(kernel: &Path, initrd: &Path) -> String {
         .arg(kernel)
         .arg("-initrd")
         .arg(initrd)
-        .args(["-append", "console=ttyS0 panic=-1 loglevel=3"])
-        .output()
-        .expect("cannot run qemu-system-x86_64: apt-get install qemu-system-x86");
+        .args(["-append", "console=ttyS0 panic=-1 loglevel=3"]));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
