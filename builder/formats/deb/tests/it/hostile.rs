@@ -1,11 +1,9 @@
 //! Hostile and broken packages, written byte by byte: each must give an error naming the
 //! package and the entry, never a panic and never an entry outside its place.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use eflow_deb::{read_control, unpack_into, DebSource, Error, Owners};
 use eflow_tree::{Entry, Kind, Tree};
 

@@ -2,17 +2,56 @@
 //! materialized Tree): -l, --audit, -L, -S, --verify, and dpkg rewriting the status file
 //! byte for byte the same.
 
-mod common;
-
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use eflow_deb::testing::materialize;
 use eflow_deb::{
     dpkg_database, merged_usr, read_control, unpack_into, DebPackage, DebSource, Installed, Owners,
 };
+use eflow_testkit::{ok, ok_stdout};
 use eflow_tree::Tree;
+
+/// Installs `debs` together, in order, on merged /usr as the build does (`replaces(pkg, other)`:
+/// whether `pkg` may take over files of the package `other`), writes the dpkg database and
+/// materializes the Tree into a new directory, for dpkg to read. Returns the package names
+/// as dpkg knows them and the directory.
+fn install(
+    debs: &[PathBuf],
+    replaces: &dyn Fn(&DebPackage, &str) -> bool,
+) -> (Vec<String>, tempfile::TempDir) {
+    let mut tree = Tree::new();
+    merged_usr(&mut tree, "amd64", 1_700_000_000).unwrap();
+    let source = DebSource::new();
+    let mut owners = Owners::new();
+    let mut done: Vec<(DebPackage, Installed)> = Vec::new();
+    for deb in debs {
+        let pkg = read_control(deb).unwrap();
+        let stream = source.add(deb.clone());
+        let policy = |_: &str, other: &str| replaces(&pkg, other);
+        let inst = unpack_into(&mut tree, &pkg, &source, stream, &mut owners, &policy).unwrap();
+        done.push((pkg, inst));
+    }
+    let refs: Vec<(&DebPackage, &Installed)> = done.iter().map(|(p, i)| (p, i)).collect();
+    dpkg_database(&refs, &owners, &mut tree, 1_700_000_000).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    materialize(&tree, root.path()).unwrap();
+    (done.iter().map(|(p, _)| p.dpkg_name()).collect(), root)
+}
+
+/// Runs dpkg on the installed system at `root` (as a user, maintainer scripts run outside a
+/// chroot) and returns what it prints.
+fn dpkg_on(root: &Path, args: &[&str]) -> String {
+    ok_stdout(
+        Command::new("dpkg")
+            .arg(format!("--root={}", root.display()))
+            .args(["--force-not-root", "--force-script-chrootless"])
+            .args(args)
+            .env("LC_ALL", "C")
+            .env("COLUMNS", "200"),
+    )
+}
 
 fn package(
     dir: &Path,
@@ -42,14 +81,14 @@ fn package(
         .collect();
     names.sort();
     if !names.is_empty() {
-        let sums = run(Command::new("md5sum").args(&names).current_dir(&root));
+        let sums = ok_stdout(Command::new("md5sum").args(&names).current_dir(&root));
         std::fs::write(root.join("DEBIAN/md5sums"), sums).unwrap();
     }
     for (n, text) in extra {
         let p = root.join("DEBIAN").join(n);
         std::fs::write(&p, text).unwrap();
         if ["postinst", "prerm", "postrm", "preinst"].contains(n) {
-            run(Command::new("chmod").arg("0755").arg(&p));
+            ok(Command::new("chmod").arg("0755").arg(&p));
         }
     }
     let deb = dir.join(format!("{name}.deb"));
@@ -81,32 +120,11 @@ fn dpkg_reads_the_database() {
         &[("/usr/share/taken", b"gamma version\n")],
         &[],
     );
-    let mut tree = Tree::new();
-    merged_usr(&mut tree, "amd64", 1_700_000_000).unwrap();
-    let source = DebSource::new();
-    let mut owners = Owners::new();
-    let mut done: Vec<(DebPackage, Installed)> = Vec::new();
-    for deb in [&alpha, &beta, &gamma] {
-        let pkg = read_control(deb).unwrap();
-        let stream = source.add(deb.clone());
-        let policy = |_: &str, other: &str| pkg.control.name() == "gamma" && other == "alpha";
-        let inst = unpack_into(&mut tree, &pkg, &source, stream, &mut owners, &policy).unwrap();
-        done.push((pkg, inst));
-    }
-    let refs: Vec<(&DebPackage, &Installed)> = done.iter().map(|(p, i)| (p, i)).collect();
-    dpkg_database(&refs, &owners, &mut tree, 1_700_000_000).unwrap();
-
-    let root = tempfile::tempdir().unwrap();
-    materialize(&tree, root.path()).unwrap();
+    let (_, root) = install(&[alpha, beta, gamma], &|pkg, other| {
+        pkg.control.name() == "gamma" && other == "alpha"
+    });
     let r = root.path().to_str().unwrap();
-    let dpkg = |args: &[&str]| {
-        run(Command::new("dpkg")
-            .arg(format!("--root={r}"))
-            .args(["--force-not-root", "--force-script-chrootless"])
-            .args(args)
-            .env("LC_ALL", "C")
-            .env("COLUMNS", "200"))
-    };
+    let dpkg = |args: &[&str]| dpkg_on(root.path(), args);
     let list = dpkg(&["-l"]);
     for want in ["ii  alpha ", "ii  libbeta:amd64 ", "ii  gamma "] {
         assert!(list.contains(want), "dpkg -l lacks {want:?}:\n{list}");
@@ -134,10 +152,12 @@ fn dpkg_reads_the_database() {
     );
     // --verify compares every file with md5sums and conffiles with the Conffiles hashes.
     assert_eq!(dpkg(&["--verify", "alpha", "libbeta", "gamma"]), "");
-    let conf = run(Command::new("dpkg-query")
-        .arg(format!("--admindir={r}/var/lib/dpkg"))
-        .args(["-W", "-f=${Conffiles}", "alpha"]));
-    let md5 = run(Command::new("md5sum").arg(root.path().join("etc/alpha.conf")));
+    let conf = ok_stdout(
+        Command::new("dpkg-query")
+            .arg(format!("--admindir={r}/var/lib/dpkg"))
+            .args(["-W", "-f=${Conffiles}", "alpha"]),
+    );
+    let md5 = ok_stdout(Command::new("md5sum").arg(root.path().join("etc/alpha.conf")));
     assert_eq!(conf.trim(), format!("/etc/alpha.conf {}", &md5[..32]));
     let file_triggers =
         std::fs::read_to_string(root.path().join("var/lib/dpkg/triggers/File")).unwrap();
@@ -155,57 +175,24 @@ fn dpkg_reads_the_database() {
 }
 
 /// Installs every .deb of $EFLOW_DEB_DIR together on merged /usr, writes the database and
-/// lets dpkg audit and verify it (run with `cargo test -p eflow-deb -- --ignored`).
+/// lets dpkg audit and verify it (run with `cargo test -p eflow-deb --test it -- --ignored`).
 #[test]
 #[ignore]
 fn every_deb_in_eflow_deb_dir_installs_together_and_verifies() {
-    let dir =
-        std::env::var("EFLOW_DEB_DIR").expect("set EFLOW_DEB_DIR to a directory of .deb files");
-    let mut debs: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "deb"))
-        .collect();
-    debs.sort();
-    let mut tree = Tree::new();
-    merged_usr(&mut tree, "amd64", 1_700_000_000).unwrap();
-    let source = DebSource::new();
-    let mut owners = Owners::new();
-    let mut done: Vec<(DebPackage, Installed)> = Vec::new();
-    for deb in &debs {
-        let pkg = read_control(deb).unwrap();
-        let stream = source.add(deb.clone());
-        // Replaces: the names listed (versions not checked here).
-        let replaces: Vec<String> = pkg
-            .control
+    let debs = eflow_deb_dir_debs();
+    // Replaces: the names listed (versions not checked here).
+    let replaces = |pkg: &DebPackage, other: &str| {
+        pkg.control
             .get("Replaces")
             .unwrap_or("")
             .split(',')
             .filter_map(|r| r.split_whitespace().next())
-            .map(|n| n.split(':').next().unwrap_or(n).to_string())
-            .collect();
-        let policy = |_: &str, other: &str| {
-            replaces
-                .iter()
-                .any(|r| r == other.split(':').next().unwrap_or(other))
-        };
-        let inst = unpack_into(&mut tree, &pkg, &source, stream, &mut owners, &policy).unwrap();
-        done.push((pkg, inst));
-    }
-    let refs: Vec<(&DebPackage, &Installed)> = done.iter().map(|(p, i)| (p, i)).collect();
-    dpkg_database(&refs, &owners, &mut tree, 1_700_000_000).unwrap();
-    let root = tempfile::tempdir().unwrap();
-    materialize(&tree, root.path()).unwrap();
-    let r = root.path().to_str().unwrap();
-    let dpkg = |args: &[&str]| {
-        run(Command::new("dpkg")
-            .arg(format!("--root={r}"))
-            .arg("--force-not-root")
-            .args(args)
-            .env("LC_ALL", "C"))
+            .map(|n| n.split(':').next().unwrap_or(n))
+            .any(|r| r == other.split(':').next().unwrap_or(other))
     };
+    let (names, root) = install(&debs, &replaces);
+    let dpkg = |args: &[&str]| dpkg_on(root.path(), args);
     assert_eq!(dpkg(&["--audit"]), "");
-    let names: Vec<String> = done.iter().map(|(p, _)| p.dpkg_name()).collect();
     let mut args = vec!["--verify"];
     args.extend(names.iter().map(String::as_str));
     assert_eq!(dpkg(&args), "");
@@ -216,7 +203,7 @@ fn every_deb_in_eflow_deb_dir_installs_together_and_verifies() {
         "{list}"
     );
     let ours = std::fs::read_to_string(root.path().join("var/lib/dpkg/status")).unwrap();
-    dpkg(&["--force-script-chrootless", "--configure", "-a"]);
+    dpkg(&["--configure", "-a"]);
     let theirs = std::fs::read_to_string(root.path().join("var/lib/dpkg/status")).unwrap();
     if ours != theirs {
         let diff: Vec<String> = ours

@@ -1,9 +1,11 @@
 //! Test support: .deb files written byte by byte (for owners, devices and hostile archives that
-//! dpkg-deb would not build), and .deb files built by dpkg-deb itself.
-#![allow(dead_code)]
+//! dpkg-deb would not build), .deb files built by dpkg-deb itself, and the directory of
+//! real packages that the ignored tests take from $EFLOW_DEB_DIR.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use eflow_testkit::ok;
 
 /// One tar entry to write.
 #[derive(Clone)]
@@ -175,27 +177,28 @@ pub fn write_deb(dir: &Path, name: &str, entries: &[T]) -> PathBuf {
     p
 }
 
-/// Runs a host tool, failing the test with a clear message if it is missing or fails.
-pub fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| {
-        panic!("cannot run {cmd:?}: {e}; this test needs it installed (dpkg, tar, md5sum)")
-    });
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Builds a package directory with dpkg-deb --build (root owner and group) into `out`.
 pub fn dpkg_deb_build(root: &Path, out: &Path, compression: &str) {
-    run(Command::new("dpkg-deb")
+    ok(Command::new("dpkg-deb")
         .arg("--root-owner-group")
         .arg(format!("-Z{compression}"))
         .arg("--build")
         .arg(root)
         .arg(out)
         .env("SOURCE_DATE_EPOCH", "1700000000"));
+}
+
+/// The .deb files of the directory named by $EFLOW_DEB_DIR, sorted (for the ignored tests
+/// that check real packages).
+pub fn eflow_deb_dir_debs() -> Vec<PathBuf> {
+    let dir =
+        std::env::var("EFLOW_DEB_DIR").expect("set EFLOW_DEB_DIR to a directory of .deb files");
+    let mut debs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "deb"))
+        .collect();
+    debs.sort();
+    assert!(!debs.is_empty(), "no .deb files in {dir}");
+    debs
 }

@@ -1,11 +1,9 @@
 //! How packages land in a Tree: merged /usr, shared and conflicting files, Replaces policy.
 
-mod common;
-
 use std::path::Path;
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use eflow_deb::{merged_usr, read_control, unpack_into, DebSource, Error, Installed, Owners};
 use eflow_tree::{Kind, Tree};
 

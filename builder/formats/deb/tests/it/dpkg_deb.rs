@@ -2,13 +2,12 @@
 //! (every compression), on hand-written packages with owners and device nodes, and on the
 //! packages of a directory given by EFLOW_DEB_DIR (ignored test).
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use eflow_deb::testing::{compare_with_dpkg_deb, compare_with_tar_listing};
+use eflow_testkit::ok;
 
 fn set_mode(p: &Path, mode: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -69,7 +68,7 @@ fn package_root(root: &Path) {
     .unwrap();
     std::fs::File::create(root.join("usr/share/sample/ünïcode file")).unwrap();
     let fifo = root.join("usr/share/sample/fifo");
-    run(std::process::Command::new("mkfifo").arg(&fifo));
+    ok(std::process::Command::new("mkfifo").arg(&fifo));
 }
 
 #[test]
@@ -136,15 +135,7 @@ fn hand_written_package_matches_dpkg_deb() {
 #[test]
 #[ignore]
 fn every_deb_in_eflow_deb_dir_matches_dpkg_deb() {
-    let dir =
-        std::env::var("EFLOW_DEB_DIR").expect("set EFLOW_DEB_DIR to a directory of .deb files");
-    let mut debs: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "deb"))
-        .collect();
-    debs.sort();
-    assert!(!debs.is_empty(), "no .deb files in {dir}");
+    let debs = eflow_deb_dir_debs();
     let failures: Vec<String> = debs
         .iter()
         .filter_map(|d| compare_with_dpkg_deb(d).err())
