@@ -7,23 +7,14 @@ use std::process::Command;
 
 use eflow_extents::{write_raw, Layout};
 use eflow_gpt::{plan, types, Gpt, GptError, PartSpec, Partition, Size};
+use eflow_testkit::{outcome, pseudo_random};
 
 const MIB: u64 = 1 << 20;
 
+/// Runs `name ARGS DISK`: whether it succeeded, and both its streams.
 fn tool(name: &str, args: &[&str], disk: &Path) -> (bool, String) {
-    let out = Command::new(name)
-        .args(args)
-        .arg(disk)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {name} ({e}): install it (apt-get install gdisk fdisk)")
-        });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    let o = outcome(Command::new(name).args(args).arg(disk));
+    (o.success(), o.all())
 }
 
 fn sample() -> Gpt {
@@ -228,15 +219,7 @@ fn corrupt_disks_are_errors_not_panics() {
             "len {len}"
         );
     }
-    let mut x: u64 = 0x9E3779B97F4A7C15;
-    let garbage: Vec<u8> = (0..(1 << 20))
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
+    let garbage = pseudo_random(0x9E37_79B9_7F4A_7C15, 1 << 20);
     assert!(Gpt::read(&mut Cursor::new(&garbage)).is_err());
     // A header whose CRC is right but whose fields are absurd.
     let mut bad = good.clone();

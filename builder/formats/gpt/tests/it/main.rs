@@ -1,0 +1,3 @@
+//! The integration tests of eflow-gpt: one test binary, each test file a module of it.
+
+mod tools;
