@@ -2,39 +2,17 @@
 //! the xz, zstd and gzip tools; and (ignored by default) against a real kernel package and
 //! kmod's depmod.
 
-mod fixture;
-
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+use crate::fixture;
 use eflow_kmod::{modinfo, parse_builtin, KmodError, ModuleIndex};
+use eflow_testkit::{ok, ok_with_input};
 
+/// Runs `cmd ARGS` in the C locale with `input` on stdin; requires success, returns stdout.
 fn tool(cmd: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
-    let mut child = Command::new(cmd)
-        .args(args)
-        .env("LC_ALL", "C")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {cmd} ({e}): install it (binutils, xz-utils, zstd, gzip)")
-        });
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let t = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    t.join().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    ok_with_input(Command::new(cmd).args(args).env("LC_ALL", "C"), input).stdout
 }
 
 fn blk() -> Vec<u8> {
@@ -220,7 +198,7 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>) {
 ///     apt-get download linux-image-6.1.0-NN-cloud-amd64 && dpkg-deb -x linux-image-*.deb root
 ///     apt-get install kmod   # for depmod
 ///     EFLOW_KMOD_DIR=$PWD/root/lib/modules/6.1.0-NN-cloud-amd64 \
-///         cargo test -p eflow-kmod --release -- --ignored real_kernel
+///         cargo test -p eflow-kmod --release --test it -- --ignored real_kernel
 #[test]
 #[ignore = "needs EFLOW_KMOD_DIR (an unpacked kernel package) and depmod; see the doc comment"]
 fn real_kernel_package() {
@@ -279,11 +257,7 @@ fn real_kernel_package() {
             std::os::unix::fs::symlink(dir.join(f), base.join(f)).unwrap();
         }
     }
-    let st = Command::new("depmod")
-        .args(["-b", tmp.path().to_str().unwrap(), &release])
-        .status()
-        .expect("cannot run depmod: apt-get install kmod");
-    assert!(st.success());
+    ok(Command::new("depmod").args(["-b", tmp.path().to_str().unwrap(), &release]));
     let parse = |text: &str| -> BTreeMap<String, BTreeSet<String>> {
         text.lines()
             .filter_map(|l| l.split_once(':'))

@@ -1,0 +1,5 @@
+//! The integration tests of eflow-kmod: one test binary, each test file a module of it.
+
+mod fixture;
+
+mod modules;
