@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use eflow_guest_agent::protocol::MAX_REQUEST_LINE;
 use eflow_guest_agent::Client;
+use eflow_testkit::KillOnDrop;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eflow-guest-agent");
@@ -192,14 +193,6 @@ fn openpty() -> (OwnedFd, OwnedFd, PathBuf) {
             OwnedFd::from_raw_fd(s),
             PathBuf::from(path),
         )
-    }
-}
-
-struct KillOnDrop(Child);
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
