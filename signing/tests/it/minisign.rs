@@ -3,32 +3,19 @@
 //! minisign is missing.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use eflow_signing::{
     generate_with, load_public_key_file, load_secret_key_file, sign_file, sign_file_described,
     verify_file, verify_file_described, write_public_key_file, write_secret_key_file, KdfLimits,
     KeyError, PublicKey, SecretKey, VerifyError,
 };
+use eflow_testkit::run_with_input;
 
-/// Runs minisign with `args`, feeding `stdin`; panics with an install hint if it is missing.
+/// Runs minisign with `args`, feeding `stdin` (it reads it only when it asks for a password).
 fn minisign(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new("minisign")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot run `minisign` ({e}): install it (Debian: apt-get install minisign)")
-        });
-    // minisign reads stdin only when it asks for a password; a closed pipe is fine.
-    if let Some(mut input) = child.stdin.take() {
-        let _ = input.write_all(stdin.as_bytes());
-    }
-    child.wait_with_output().unwrap()
+    run_with_input(Command::new("minisign").args(args), stdin.as_bytes())
 }
 
 /// `minisign -Vm FILE -x SIG -p PUB`: whether it accepts, and its output.
@@ -45,12 +32,8 @@ fn minisign_verify(file: &Path, sig: &Path, public: &Path) -> (bool, String) {
         ],
         "",
     );
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    let out = eflow_testkit::Outcome::from(out);
+    (out.success(), out.all())
 }
 
 /// A file with some content.
@@ -62,10 +45,8 @@ fn sample(dir: &Path) -> std::path::PathBuf {
 }
 
 /// Flips one byte of a file in place.
-fn flip_byte(path: &Path, at: usize) {
-    let mut bytes = fs::read(path).unwrap();
-    bytes[at] ^= 0x40;
-    fs::write(path, bytes).unwrap();
+fn flip_byte(path: &Path, at: u64) {
+    eflow_testkit::flip_byte(path, at, 0x40);
 }
 
 /// Our key and signature, checked by minisign: good, then a flipped file byte, then a
