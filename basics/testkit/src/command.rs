@@ -56,8 +56,7 @@ fn install_hint(tool: &str) -> String {
     format!("{how}; .ci/run installs every tool the tests use")
 }
 
-/// Fails the test unless `tool` is an executable on `$PATH` (or an existing path): a missing
-/// checker is a failure, never a skip.
+/// Fails the test unless `tool` is on `$PATH` (or a path): a missing checker fails, never skips.
 pub fn require_tool(tool: &str) {
     let found = if tool.contains('/') {
         Path::new(tool).is_file()
@@ -72,7 +71,7 @@ pub fn require_tool(tool: &str) {
     );
 }
 
-/// [`require_tool`] for each of `tools`, checked before a test starts its slow part.
+/// [`require_tool`] for each of `tools`, to check them all before a test's slow part starts.
 pub fn require_tools(tools: &[&str]) {
     for t in tools {
         require_tool(t);
@@ -99,28 +98,29 @@ fn require_success(cmd: &Command, out: &Output) {
     );
 }
 
-/// Runs `cmd` to completion with both streams captured and stdin closed; fails the test,
-/// saying what to install, when it cannot start. The exit status is the caller's to judge.
+/// Runs `cmd`, output captured; a tool that cannot start fails the test, saying what to install.
 pub fn run(cmd: &mut Command) -> Output {
+    // stdin is closed (Command::output's default); the exit status is the caller's to judge.
     cmd.output()
         .unwrap_or_else(|e| panic!("{}", cannot_start(cmd, &e)))
 }
 
-/// Runs `cmd` and requires exit status 0: the check most tool runs are.
+/// Runs `cmd` and requires exit status 0, else fails with its command line, status and streams.
 pub fn ok(cmd: &mut Command) -> Output {
     let out = run(cmd);
     require_success(cmd, &out);
     out
 }
 
-/// [`ok`], returning standard output as text: for tools whose answer is what they print.
+/// [`ok`] returning standard output as text, for tools whose answer is what they print.
 pub fn ok_stdout(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&ok(cmd).stdout).into_owned()
 }
 
-/// Runs `cmd` with `input` on its standard input (written from a thread, so a tool that
-/// prints much before reading all cannot deadlock, and one that stops reading early is fine).
+/// [`run`] with `input` on the tool's stdin, for filters (cpio -t, gzip -dc, gpg --clearsign).
 pub fn run_with_input(cmd: &mut Command, input: &[u8]) -> Output {
+    // Written from a thread: a tool that prints much before reading all cannot deadlock, and
+    // one that stops reading early (a closed pipe) is fine.
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -139,15 +139,14 @@ pub fn run_with_input(cmd: &mut Command, input: &[u8]) -> Output {
     out
 }
 
-/// [`run_with_input`] requiring exit status 0.
+/// [`run_with_input`] requiring exit status 0, as [`ok`] does.
 pub fn ok_with_input(cmd: &mut Command, input: &[u8]) -> Output {
     let out = run_with_input(cmd, input);
     require_success(cmd, &out);
     out
 }
 
-/// What a command printed and how it exited, as text: the shape most assertions on a
-/// command's messages want.
+/// What a command printed and how it exited, as text: for tests that judge messages themselves.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// The exit code; -1 when a signal ended the process.
@@ -180,13 +179,12 @@ impl From<Output> for Outcome {
     }
 }
 
-/// [`run`] as an [`Outcome`]: for tests that judge the status and messages themselves.
+/// [`run`] as an [`Outcome`], for tests that judge the status and messages themselves.
 pub fn outcome(cmd: &mut Command) -> Outcome {
     run(cmd).into()
 }
 
-/// A child process that is killed and reaped when dropped, so a test that fails while it
-/// runs (a VM, a daemon) leaves no process behind.
+/// A child killed and reaped when dropped, so a failing test leaves no VM or daemon behind.
 #[derive(Debug)]
 pub struct KillOnDrop(pub Child);
 

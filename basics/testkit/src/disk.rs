@@ -19,8 +19,7 @@ pub struct Partition {
     pub name: String,
 }
 
-/// The partitions of a raw disk, in table order, read by `sfdisk --json` (a tool we did not
-/// write), so a test checks the layout against its own reading of the table.
+/// The partitions of a raw disk in table order, as `sfdisk --json` (not our reader) sees them.
 pub fn partitions(disk: &Path) -> Vec<Partition> {
     let out = ok(Command::new("sfdisk").arg("--json").arg(disk));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
@@ -40,7 +39,7 @@ pub fn partitions(disk: &Path) -> Vec<Partition> {
         .collect()
 }
 
-/// The partition named `label` of a raw disk, by [`partitions`]; fails the test if none is.
+/// The partition named `label` of a raw disk, by [`partitions`]; fails the test if there is none.
 pub fn partition(disk: &Path, label: &str) -> Partition {
     partitions(disk)
         .into_iter()
@@ -48,8 +47,7 @@ pub fn partition(disk: &Path, label: &str) -> Partition {
         .unwrap_or_else(|| panic!("no partition named {label} in {}", disk.display()))
 }
 
-/// Copies `len` bytes at `start` of `from` into a new file `to` with `dd` (sparse, so a
-/// mostly empty filesystem stays small): a byte range of a disk as a file of its own.
+/// Copies `len` bytes at `start` of `from` to a new sparse file `to` with `dd`: a range as a file.
 pub fn copy_range(from: &Path, start: u64, len: u64, to: &Path) {
     ok(Command::new("dd")
         .arg(format!("if={}", from.display()))
@@ -64,8 +62,7 @@ pub fn copy_range(from: &Path, start: u64, len: u64, to: &Path) {
         .arg(format!("count={len}")));
 }
 
-/// Copies the partition named `label` of a raw disk to the file `to` (sfdisk finds it, dd
-/// copies it), for the filesystem checkers; returns where it was.
+/// Copies the partition `label` of a raw disk to the file `to`, for the filesystem checkers.
 pub fn extract_partition(disk: &Path, label: &str, to: &Path) -> Partition {
     let p = partition(disk, label);
     copy_range(disk, p.start, p.size, to);

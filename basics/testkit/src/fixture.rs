@@ -7,8 +7,7 @@ use std::process::Command;
 
 use crate::command::ok;
 
-/// Deterministic pseudo-random bytes (xorshift64*) from `seed`: content that does not
-/// compress, is not all zeros, and is the same on every run.
+/// Deterministic pseudo-random bytes (xorshift64*): incompressible fixture data, same every run.
 pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut v = Vec::with_capacity(len + 8);
@@ -22,8 +21,7 @@ pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
     v
 }
 
-/// Creates (or truncates) `path` as a sparse file of `size` bytes with each `(offset, bytes)`
-/// piece written at its offset: a large disk whose few data ranges are all a test needs.
+/// Creates `path` as a sparse file of `size` bytes with the `(offset, bytes)` pieces written in.
 pub fn sparse_file<D: AsRef<[u8]>>(path: &Path, size: u64, pieces: &[(u64, D)]) {
     let f = File::create(path).unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
     f.set_len(size).unwrap();
@@ -33,8 +31,7 @@ pub fn sparse_file<D: AsRef<[u8]>>(path: &Path, size: u64, pieces: &[(u64, D)]) 
     }
 }
 
-/// XORs the byte at `at` of the file `path` with `mask`, in place: the tampering a checker
-/// must notice (a second call with the same mask restores it).
+/// XORs the byte at `at` of a file with `mask`: tampering a checker must notice (twice restores).
 pub fn flip_byte(path: &Path, at: u64, mask: u8) {
     let f = File::options()
         .read(true)
@@ -54,8 +51,7 @@ pub fn path_str(p: &Path) -> &str {
         .unwrap_or_else(|| panic!("{} is not UTF-8", p.display()))
 }
 
-/// Lowercase hex SHA-256 of a file, computed by `sha256sum` (a tool we did not write), to
-/// compare outputs byte for byte.
+/// Lowercase hex SHA-256 of a file by `sha256sum` (a tool we did not write), to compare outputs.
 pub fn sha256sum(path: &Path) -> String {
     // On stdin, as sha256sum escapes the line of a name holding a backslash or newline.
     let file = File::open(path).unwrap_or_else(|e| panic!("opening {}: {e}", path.display()));

@@ -26,11 +26,10 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> &str {
 /// A fuzz target's entry point: the function its cargo-fuzz target calls on each input.
 pub type FuzzEntry = fn(&[u8]);
 
-/// Replays every file of `fuzz/regressions/TARGET/` (below the crate directory `crate_dir`)
-/// through the entry point that fuzz target calls, so crashes once found stay fixed and the
-/// interesting inputs keep being checked without a fuzzer. `targets` must name every target of
-/// `fuzz/fuzz_targets/` and each must have inputs: the replay cannot drift from the fuzzers.
+/// Replays `crate_dir/fuzz/regressions/TARGET/*` through each target's entry point, fuzzer-free.
 pub fn replay_fuzz_regressions(crate_dir: &Path, targets: &[(&str, FuzzEntry)]) {
+    // `targets` must name every target of fuzz/fuzz_targets/ and each must have inputs, so the
+    // replay cannot drift from the fuzzers; every failing input is named before the test fails.
     let fuzz = crate_dir.join("fuzz");
     let mut on_disk: Vec<String> = files(&fuzz.join("fuzz_targets"))
         .iter()
@@ -68,6 +67,23 @@ pub fn replay_fuzz_regressions(crate_dir: &Path, targets: &[(&str, FuzzEntry)]) 
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Declares the test replaying the crate's fuzz regressions: `fuzz_regressions_test!(read_newc);`.
+///
+/// The functions of that name come from a module `entry` in scope: the fuzz targets' own
+/// `fuzz/entry.rs`, included with `#[path]`.
+#[macro_export]
+macro_rules! fuzz_regressions_test {
+    ($($target:ident),+ $(,)?) => {
+        #[test]
+        fn fuzz_regressions_replay_cleanly() {
+            $crate::replay_fuzz_regressions(
+                ::std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+                &[$((stringify!($target), entry::$target as $crate::FuzzEntry)),+],
+            );
+        }
+    };
 }
 
 #[cfg(test)]
