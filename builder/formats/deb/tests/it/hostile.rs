@@ -230,3 +230,55 @@ fn directories_are_not_replaced_by_files() {
     assert!(tree.get("/etc/x").is_some_and(Entry::is_dir));
     assert!(matches!(tree.get("/etc").map(|e| &e.kind), Some(Kind::Dir)));
 }
+
+/// Compressed members whose headers ask the decoder for gigabytes of dictionary (liblzma
+/// allocates it before reading any data): refused, naming the package. The .lzma case is what
+/// the deb_file fuzzer found (fuzz/regressions/deb_file/oom-*).
+#[test]
+fn compressed_members_cannot_claim_gigabytes_of_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let control_tar = tar(&[T::file("./control", control("greedy").as_bytes(), 0o644)]);
+    // lzma_alone: properties, a 4 GiB - 1 dictionary, an unknown size, then (any) data.
+    let mut lzma = vec![0x5d];
+    lzma.extend_from_slice(&u32::MAX.to_le_bytes());
+    lzma.extend_from_slice(&u64::MAX.to_le_bytes());
+    lzma.extend_from_slice(&[0u8; 32]);
+    // xz: a real stream whose LZMA2 filter then declares a 4 GiB - 1 dictionary (property 40),
+    // with its block header's CRC32 made right again.
+    let mut xz = Vec::new();
+    {
+        use std::io::Write;
+        let mut e = xz2::write::XzEncoder::new(&mut xz, 6);
+        e.write_all(&control_tar).unwrap();
+        e.finish().unwrap();
+    }
+    let header_len = (usize::from(xz[12]) + 1) * 4;
+    let header = 12..12 + header_len;
+    assert_eq!(
+        &xz[14..16],
+        [0x21, 0x01],
+        "one LZMA2 filter with one property byte"
+    );
+    xz[16] = 40;
+    let mut crc = flate2::Crc::new();
+    crc.update(&xz[header.start..header.end - 4]);
+    xz[header.end - 4..header.end].copy_from_slice(&crc.sum().to_le_bytes());
+    for (member, data) in [("control.tar.lzma", lzma), ("control.tar.xz", xz)] {
+        let p = dir.path().join("greedy.deb");
+        let data_tar = tar(&[T::dir("./")]);
+        std::fs::write(
+            &p,
+            ar(&[
+                ("debian-binary", b"2.0\n"),
+                (member, &data),
+                ("data.tar", &data_tar),
+            ]),
+        )
+        .unwrap();
+        let err = read_control(&p)
+            .expect_err("a member asking for 4 GiB was decoded")
+            .to_string();
+        assert!(err.contains("greedy.deb"), "{member}: {err}");
+        assert!(err.contains("memory limit"), "{member}: {err}");
+    }
+}
