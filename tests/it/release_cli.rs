@@ -25,6 +25,19 @@ fn keygen(dir: &Path) -> (PathBuf, PathBuf) {
     (sk, pk)
 }
 
+/// The arguments of `keygen` for a password-protected key pair (cheap KDF, for tests).
+fn encrypted_keygen<'a>(sk: &'a Path, pk: &'a Path) -> [&'a str; 7] {
+    [
+        "keygen",
+        "--secret-key",
+        s(sk),
+        "--public-key",
+        s(pk),
+        "--kdf-cost",
+        "interactive",
+    ]
+}
+
 /// The forms in which a secret key could leak: the key file's base64 line, and the raw
 /// Ed25519 secret (seed and full 64 bytes) as bytes, base64 and hex.
 fn secret_forms(sk_file: &Path) -> Vec<Vec<u8>> {
@@ -197,15 +210,7 @@ fn encrypted_keys_passwords_and_the_key_from_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let sk = dir.path().join("enc.key");
     let pk = dir.path().join("enc.pub");
-    let keygen_args = [
-        "keygen",
-        "--secret-key",
-        s(&sk),
-        "--public-key",
-        s(&pk),
-        "--kdf-cost",
-        "interactive",
-    ];
+    let keygen_args = encrypted_keygen(&sk, &pk);
     // No password variable and no terminal: a clear error, no key written.
     let r = run(&keygen_args, &[]);
     assert_eq!(r.code, 1, "{}", r.all());
@@ -401,15 +406,7 @@ fn passwords_typed_on_the_terminal_are_confirmed_and_never_echoed() {
     let dir = tempfile::tempdir().unwrap();
     let sk = dir.path().join("t.key");
     let pk = dir.path().join("t.pub");
-    let keygen_args = [
-        "keygen",
-        "--secret-key",
-        s(&sk),
-        "--public-key",
-        s(&pk),
-        "--kdf-cost",
-        "interactive",
-    ];
+    let keygen_args = encrypted_keygen(&sk, &pk);
     // Two different passwords: refused, nothing written.
     let (code, shown) = on_terminal(&keygen_args, &["first-pass", "other-pass"]);
     assert_eq!(code, 1, "{shown}");

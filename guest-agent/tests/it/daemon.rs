@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -196,26 +196,36 @@ fn openpty() -> (OwnedFd, OwnedFd, PathBuf) {
     }
 }
 
-#[test]
-fn serial_daemon_on_a_pty() {
-    let g = guest();
-    let (master, _slave, path) = openpty();
+/// Starts the agent with `extra` arguments and `--serial PORT`, and waits until its log holds
+/// `until`; returns it (killed when dropped) and its log so far. The rest of its log is read
+/// and dropped, so it never blocks on a full pipe.
+fn spawn_serial(g: &Guest, extra: &[&str], port: &Path, until: &str) -> (KillOnDrop, String) {
     let child = Command::new(BIN)
+        .args(extra)
         .arg("--serial")
-        .arg(&path)
-        .args(args(&g))
+        .arg(port)
+        .args(args(g))
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut child = KillOnDrop(child);
-    // Wait until the agent has opened (and set raw) the port.
-    let mut err = BufReader::new(child.0.stderr.take().unwrap());
-    let mut l = String::new();
-    while !l.contains(": open") {
-        l.clear();
-        assert!(err.read_line(&mut l).unwrap() > 0, "agent exited");
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains(until) {
+        let mut l = String::new();
+        assert!(err.read_line(&mut l).unwrap() > 0, "agent exited: {seen}");
+        seen.push_str(&l);
     }
     std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    (child, seen)
+}
+
+#[test]
+fn serial_daemon_on_a_pty() {
+    let g = guest();
+    let (master, _slave, path) = openpty();
+    // Wait until the agent has opened (and set raw) the port.
+    let _agent = spawn_serial(&g, &[], &path, ": open");
     let port = fs::File::from(master);
     let mut c = Client::new(port.try_clone().unwrap());
     assert_eq!(c.ping().unwrap().protocols, [1]);
@@ -267,20 +277,7 @@ fn vsock_failure_is_clean() {
 
     let g = guest();
     let (_master, _slave, path) = openpty();
-    let child = Command::new(BIN)
-        .args(["--vsock-port", &port.to_string(), "--serial"])
-        .arg(&path)
-        .args(args(&g))
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = KillOnDrop(child);
-    let mut err = BufReader::new(child.0.stderr.take().unwrap());
-    let mut seen = String::new();
-    while !seen.contains("ready (protocol v1)") {
-        let mut l = String::new();
-        assert!(err.read_line(&mut l).unwrap() > 0, "agent exited: {seen}");
-        seen.push_str(&l);
-    }
+    let vsock = ["--vsock-port", &port.to_string()];
+    let (_agent, seen) = spawn_serial(&g, &vsock, &path, "ready (protocol v1)");
     assert!(seen.contains("vsock disabled"), "{seen}");
 }
