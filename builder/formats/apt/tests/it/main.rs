@@ -4,6 +4,7 @@ mod fixture;
 
 mod apt_crosscheck;
 mod dpkg_versions;
+mod fuzz_regressions;
 mod mirrors;
 mod real_mirror;
 mod resolve;
