@@ -4,5 +4,6 @@ mod common;
 
 mod dpkg_db;
 mod dpkg_deb;
+mod fuzz_regressions;
 mod hostile;
 mod unpack;
