@@ -2,4 +2,5 @@
 
 mod fixture;
 
+mod fuzz_regressions;
 mod modules;
