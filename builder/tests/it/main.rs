@@ -7,3 +7,4 @@ mod boot_support;
 
 mod boot_qemu;
 mod configure_units;
+mod fuzz_regressions;
