@@ -2,5 +2,6 @@
 //! of it.
 
 mod daemon;
+mod fuzz_regressions;
 mod handler;
 mod unit_file;
