@@ -21,6 +21,23 @@ pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
     v
 }
 
+/// Endless copies of `good`, each with one bit flipped and one byte overwritten: damage to refuse.
+pub fn damaged_copies(good: &[u8], seed: u64) -> impl Iterator<Item = Vec<u8>> + '_ {
+    assert!(!good.is_empty(), "nothing to damage");
+    // xorshift64, so the same seed always damages the same places.
+    let mut x = seed | 1;
+    std::iter::from_fn(move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut bad = good.to_vec();
+        let len = bad.len() as u64;
+        bad[(x % len) as usize] ^= 1 << (x >> 61);
+        bad[((x >> 20) % len) as usize] = (x >> 40) as u8;
+        Some(bad)
+    })
+}
+
 /// Creates `path` as a sparse file of `size` bytes with the `(offset, bytes)` pieces written in.
 pub fn sparse_file<D: AsRef<[u8]>>(path: &Path, size: u64, pieces: &[(u64, D)]) {
     let f = File::create(path).unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
@@ -78,6 +95,16 @@ mod tests {
         assert_eq!(&pseudo_random(7, 10)[..], &a[..10]);
         // The first bytes of seed 1: the sequence the VHDX and convert tests' copies produce.
         assert_eq!(pseudo_random(1, 4), [0x7a, 0x48, 0x21, 0x9a]);
+    }
+
+    #[test]
+    fn damaged_copies_differ_from_the_original_and_repeat() {
+        let good = pseudo_random(3, 100);
+        let a: Vec<Vec<u8>> = damaged_copies(&good, 9).take(50).collect();
+        assert_eq!(a, damaged_copies(&good, 9).take(50).collect::<Vec<_>>());
+        assert!(a.iter().all(|b| b.len() == good.len()));
+        assert!(a.iter().filter(|b| **b != good).count() >= 45);
+        assert_ne!(a, damaged_copies(&good, 10).take(50).collect::<Vec<_>>());
     }
 
     #[test]

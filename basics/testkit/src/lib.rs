@@ -17,5 +17,5 @@ pub use command::{
     KillOnDrop, Outcome,
 };
 pub use disk::{copy_range, extract_partition, partition, partitions, Partition};
-pub use fixture::{flip_byte, path_str, pseudo_random, sha256sum, sparse_file};
+pub use fixture::{damaged_copies, flip_byte, path_str, pseudo_random, sha256sum, sparse_file};
 pub use fuzz::{replay_fuzz_regressions, FuzzEntry};

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use crate::fixture;
 use eflow_kmod::{modinfo, parse_builtin, KmodError, ModuleIndex};
-use eflow_testkit::{ok, ok_with_input};
+use eflow_testkit::{damaged_copies, ok, ok_with_input};
 
 /// Runs `cmd ARGS` in the C locale with `input` on stdin; requires success, returns stdout.
 fn tool(cmd: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
@@ -77,16 +77,7 @@ fn malformed_modules_are_errors_not_panics() {
         let _ = modinfo(&good[..len]);
     }
     assert!(matches!(modinfo(&good[..10]), Err(KmodError::BadElf(_))));
-    let mut x: u64 = 0xda942042e4dd58b5;
-    for _ in 0..20_000 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let mut bad = good.clone();
-        let i = (x % bad.len() as u64) as usize;
-        bad[i] ^= 1 << (x >> 61);
-        let j = ((x >> 20) % bad.len() as u64) as usize;
-        bad[j] = (x >> 40) as u8;
+    for bad in damaged_copies(&good, 0xda942042e4dd58b5).take(20_000) {
         let _ = modinfo(&bad);
     }
     // Section header fields set to extremes.
