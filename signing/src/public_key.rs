@@ -22,9 +22,10 @@ const PUBLIC_KEY_BLOCK_LEN: usize = 2 + 8 + 32;
 pub struct KeyId(pub [u8; 8]);
 
 impl fmt::Display for KeyId {
-    /// As minisign prints it: the bytes read as a little-endian u64, in upper-case hex.
+    /// As minisign prints it: the bytes read as a little-endian u64, in upper-case hex
+    /// without leading zeros (its `%" PRIX64 "`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016X}", u64::from_le_bytes(self.0))
+        write!(f, "{:X}", u64::from_le_bytes(self.0))
     }
 }
 
@@ -153,6 +154,13 @@ RWQkZBEU2X9E05Fxf14pIuag6XYuUpyY+bhaVcXpnNWzmjq6a+IR2RCl\n";
             .parse()
             .unwrap();
         assert_eq!(bare, pk);
+    }
+
+    #[test]
+    fn key_ids_print_without_leading_zeros_as_minisign_does() {
+        // `minisign -G` (0.11) wrote "minisign public key D49DC87C0B3B282" for this id.
+        let id = KeyId(0x0D49_DC87_C0B3_B282u64.to_le_bytes());
+        assert_eq!(id.to_string(), "D49DC87C0B3B282");
     }
 
     #[test]

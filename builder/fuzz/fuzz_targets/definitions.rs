@@ -3,10 +3,7 @@
 //! unit names and [Install] sections): no panic, errors point inside the input.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+#[path = "../entry.rs"]
+mod entry;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        eflow_builder::fuzzing::parse_everything(text);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| entry::definitions(data));

@@ -1,11 +1,11 @@
 //! Shared by the boot tests: the reference image's guest Tree (from its lockfile, through the
 //! real assemble and configure stages) and a raw GPT disk (ESP + ext4 root) made from it with
-//! the project's own writers, the way the disk stage will.
+//! the project's own writers, the way the disk stage will. Also compiled into
+//! builder/benches/boot.rs.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use eflow_builder::commands::build;
 use eflow_builder::stages::boot::{self, BootFiles, BootOptions};
@@ -122,11 +122,4 @@ pub fn write_disk(tree: &Tree, files: &BootFiles, sde: i64, slack: u64, out: &Pa
     let mut f = std::fs::File::create(out).expect("creating the disk file");
     eflow_extents::write_raw(&mut layout, &mut f).expect("writing the disk");
     gpt.disk_size
-}
-
-/// Runs a host tool, failing the test with a clear message when it is missing.
-pub fn tool(name: &str, args: &[&str]) -> std::process::Output {
-    Command::new(name).args(args).output().unwrap_or_else(|e| {
-        panic!("cannot run {name}: {e}; install it (see the file's doc comment)")
-    })
 }

@@ -154,7 +154,10 @@ pub fn parse_date(s: &str) -> Option<i64> {
     let sec: i64 = hms.next().unwrap_or("0").parse().ok()?;
     let offset = match w.next().unwrap_or("UTC") {
         "UTC" | "GMT" | "Z" => 0,
-        z if z.len() == 5 && (z.starts_with('+') || z.starts_with('-')) => {
+        z if z.len() == 5
+            && (z.starts_with('+') || z.starts_with('-'))
+            && z[1..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
             let hh: i64 = z[1..3].parse().ok()?;
             let mm: i64 = z[3..5].parse().ok()?;
             let o = hh * 3600 + mm * 60;
@@ -166,7 +169,13 @@ pub fn parse_date(s: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 || !(1970..=9999).contains(&year) {
+    // Each field in its range, negatives included: "-4444444444444444404:0:0" would overflow.
+    if !(1..=31).contains(&day)
+        || !(0..=23).contains(&h)
+        || !(0..=59).contains(&m)
+        || !(0..=60).contains(&sec)
+        || !(1970..=9999).contains(&year)
+    {
         return None;
     }
     Some(days_from_civil(year, month, day) * 86400 + h * 3600 + m * 60 + sec - offset)
@@ -203,6 +212,14 @@ mod tests {
         assert_eq!(parse_date("Sat, 11 Foo 2026 10:16:37 UTC"), None);
         assert_eq!(parse_date("Sat, 11 Jul 2026 10:16:37 CEST"), None);
         assert_eq!(parse_date(""), None);
+        // Found by the `release` fuzz target: a negative hour overflowed the multiplication.
+        assert_eq!(parse_date("01 Jan 7787\t-4444444444444444404:0:0:"), None);
+        assert_eq!(parse_date("01 Jan 2015 -1:00:00 UTC"), None);
+        assert_eq!(parse_date("01 Jan 2015 00:-1:00 UTC"), None);
+        assert_eq!(parse_date("01 Jan 2015 00:00:-1 UTC"), None);
+        // Offsets are sign and four digits; anything else is refused, never sliced apart.
+        assert_eq!(parse_date("01 Jan 2015 00:00:00 +-100"), None);
+        assert_eq!(parse_date("01 Jan 2015 00:00:00 +a\u{e9}0"), None);
     }
 
     #[test]

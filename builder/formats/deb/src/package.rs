@@ -13,6 +13,10 @@ use crate::Error;
 /// A control.tar member larger than this is rejected (the largest real ones, md5sums and
 /// templates, are a few MiB).
 pub const MAX_CONTROL_MEMBER: u64 = 32 << 20;
+/// The memory the xz and lzma decoders may use. liblzma allocates the dictionary that a
+/// stream's header declares, up to 4 GiB, before reading any data; real packages need at most
+/// 65 MiB (`xz -9`, a 64 MiB dictionary), so a larger request is an error, not an allocation.
+pub const MAX_DECODER_MEMORY: u64 = 256 << 20;
 /// The names dpkg runs as maintainer scripts.
 pub const MAINTAINER_SCRIPTS: [&str; 5] = ["preinst", "postinst", "prerm", "postrm", "config"];
 
@@ -133,11 +137,16 @@ pub fn open_member(
     Ok(match compression {
         Compression::None => Box::new(raw),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(raw)),
-        Compression::Xz => Box::new(xz2::bufread::XzDecoder::new_multi_decoder(raw)),
-        Compression::Lzma => {
-            let stream = xz2::stream::Stream::new_lzma_decoder(u64::MAX).map_err(|e| {
-                Error::io(path, std::io::Error::other(format!("lzma decoder: {e}")))
-            })?;
+        Compression::Xz | Compression::Lzma => {
+            let stream = if compression == Compression::Xz {
+                xz2::stream::Stream::new_stream_decoder(
+                    MAX_DECODER_MEMORY,
+                    xz2::stream::CONCATENATED,
+                )
+            } else {
+                xz2::stream::Stream::new_lzma_decoder(MAX_DECODER_MEMORY)
+            }
+            .map_err(|e| Error::io(path, std::io::Error::other(format!("xz decoder: {e}"))))?;
             Box::new(xz2::bufread::XzDecoder::new_stream(raw, stream))
         }
         Compression::Zstd => {

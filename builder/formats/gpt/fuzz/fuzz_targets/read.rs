@@ -1,8 +1,7 @@
 //! Feeds arbitrary bytes to the GPT reader as a whole disk: it must return, never panic.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+#[path = "../entry.rs"]
+mod entry;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = eflow_gpt::Gpt::read(&mut std::io::Cursor::new(data));
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| entry::read(data));

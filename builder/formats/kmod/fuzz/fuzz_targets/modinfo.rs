@@ -2,8 +2,7 @@
 //! return, never panic.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+#[path = "../entry.rs"]
+mod entry;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = eflow_kmod::modinfo(data);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| entry::modinfo(data));

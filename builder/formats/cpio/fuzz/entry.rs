@@ -1,0 +1,8 @@
+//! The entry points of the fuzz targets, one function per target: the cargo-fuzz targets in
+//! `fuzz_targets/` call them, and the crate's tests replay `regressions/TARGET/` through them
+//! (`tests/it/fuzz_regressions.rs`), so the fuzzers and the replay cannot drift apart.
+
+/// Arbitrary bytes to the newc reader: it must return, never panic or allocate wildly.
+pub fn read_newc(data: &[u8]) {
+    let _ = eflow_cpio::read_newc(data, 16 << 20);
+}

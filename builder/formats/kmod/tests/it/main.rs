@@ -1,0 +1,6 @@
+//! The integration tests of eflow-kmod: one test binary, each test file a module of it.
+
+mod fixture;
+
+mod fuzz_regressions;
+mod modules;

@@ -1,0 +1,169 @@
+//! Bad input gets a clear error that names what and where, and loses nothing.
+
+use crate::util::*;
+use eflow_testkit::run;
+use std::path::Path;
+
+/// Writes an image definition and recipes into a temporary project layout.
+fn project(image: &str, recipes: &[(&str, &str)]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(d.path().join("recipes/images")).unwrap();
+    std::fs::create_dir_all(d.path().join("guest-rootfs")).unwrap();
+    std::fs::write(d.path().join("recipes/images/img.toml"), image).unwrap();
+    for (name, body) in recipes {
+        std::fs::write(d.path().join(format!("recipes/{name}.toml")), body).unwrap();
+    }
+    d
+}
+
+fn image_path(d: &Path) -> std::path::PathBuf {
+    d.join("recipes/images/img.toml")
+}
+
+/// Runs `eflow-image ARGS`, expects exit status 1, returns stderr.
+fn fails(args: &[&str], image: &Path) -> String {
+    let out = run(eflow().args(args).arg(image).arg("--cache").arg(cache()));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected exit 1, stderr:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+const HEAD: &str = "[image]\nname = \"img\"\nversion = \"1\"\nrecipes = [\"base\"]\n\
+                    [source.debian]\nsuites = [\"bookworm\"]\n";
+
+#[test]
+fn bad_toml_names_file_line_and_key() {
+    let d = project(
+        &format!("{HEAD}[[partition]]\nlabel = \"root\"\ntype = \"linux-root-x86-64\"\nsize = \"1GiB\"\nfilesytem = \"ext4\"\n"),
+        &[("base", "[recipe]\nname = \"base\"\n")],
+    );
+    let e = fails(&["lock"], &image_path(d.path()));
+    assert!(e.contains("img.toml:11:"), "{e}");
+    assert!(e.contains("filesytem"), "{e}");
+
+    let d = project(
+        HEAD,
+        &[("base", "[recipe]\nname = \"base\"\npackages = \"bash\"\n")],
+    );
+    let e = fails(&["lock"], &image_path(d.path()));
+    assert!(e.contains("base.toml:3:"), "{e}");
+}
+
+#[test]
+fn unknown_recipe_and_cycle_are_named() {
+    let d = project(
+        HEAD,
+        &[(
+            "base",
+            "[recipe]\nname = \"base\"\ndepends = [\"nosuch\"]\n",
+        )],
+    );
+    let e = fails(&["lock"], &image_path(d.path()));
+    assert!(e.contains("unknown recipe \"nosuch\""), "{e}");
+    assert!(e.contains("base.toml:3:"), "{e}");
+
+    let d = project(
+        HEAD,
+        &[
+            (
+                "base",
+                "[recipe]\nname = \"base\"\ndepends = [\"kernel\"]\n",
+            ),
+            (
+                "kernel",
+                "[recipe]\nname = \"kernel\"\ndepends = [\"base\"]\n",
+            ),
+        ],
+    );
+    let e = fails(&["build"], &image_path(d.path()));
+    assert!(e.contains("base -> kernel -> base"), "{e}");
+}
+
+#[test]
+fn unsatisfiable_dependency_shows_the_chain() {
+    let d = project(
+        HEAD,
+        &[(
+            "base",
+            "[recipe]\nname = \"base\"\npackages = [\"openssh-server\", \"libssl3 (>= 99)\"]\n",
+        )],
+    );
+    let e = fails(&["lock"], &image_path(d.path()));
+    assert!(e.contains("libssl3 (>= 99)"), "{e}");
+    assert!(e.contains("base"), "names the recipe: {e}");
+    assert!(e.contains("available"), "says what is available: {e}");
+    assert!(
+        !image_path(d.path()).with_extension("lock").exists(),
+        "no lockfile on failure"
+    );
+}
+
+#[test]
+fn missing_or_stale_lockfile_says_what_to_run() {
+    let d = project(
+        HEAD,
+        &[("base", "[recipe]\nname = \"base\"\npackages = [\"bash\"]\n")],
+    );
+    let e = fails(&["build"], &image_path(d.path()));
+    assert!(e.contains("eflow-image lock"), "{e}");
+
+    // A lockfile made for other package requests is stale.
+    let lock = "version = 1\nimage = \"img\"\ninputs = \"sha256:00\"\nsource-date-epoch = 1\n";
+    std::fs::write(image_path(d.path()).with_extension("lock"), lock).unwrap();
+    let e = fails(&["build"], &image_path(d.path()));
+    assert!(e.contains("lock --update"), "{e}");
+}
+
+#[test]
+fn checksum_mismatch_discards_the_download_and_writes_nothing() {
+    // Take the reference image with its real lockfile, but feed a wrong file for one package
+    // through --packages: the build must stop, name the package and both digests, and leave
+    // neither a cache entry nor an output under a final name.
+    let d = tempfile::tempdir().unwrap();
+    let recipes = d.path().join("recipes");
+    std::fs::create_dir_all(recipes.join("images")).unwrap();
+    for f in [
+        "base.toml",
+        "kernel.toml",
+        "images/minimal.toml",
+        "images/minimal.lock",
+    ] {
+        std::fs::copy(root().join("recipes").join(f), recipes.join(f)).unwrap();
+    }
+    let lock = lockfile("minimal");
+    let first = &locked_packages(&lock)[0];
+    let field = |k: &str| first[k].as_str().unwrap().to_string();
+    let (name, path, sha) = (field("name"), field("path"), field("sha256"));
+    let size = first["size"].as_integer().unwrap() as u64;
+    let pkgdir = d.path().join("debs");
+    std::fs::create_dir_all(&pkgdir).unwrap();
+    let file_name = path.rsplit('/').next().unwrap();
+    std::fs::write(pkgdir.join(file_name), vec![0x5a; size as usize]).unwrap();
+
+    let cache_dir = d.path().join("cache");
+    let out_dir = d.path().join("out");
+    let out = run(eflow()
+        .args(["build", "--offline", "--format", "tar", "--packages"])
+        .arg(&pkgdir)
+        .arg("--cache")
+        .arg(&cache_dir)
+        .arg("--out")
+        .arg(&out_dir)
+        .arg(recipes.join("images/minimal.toml")));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(e.contains(&name) && e.contains(&sha), "{e}");
+    assert!(e.contains("checksum mismatch"), "{e}");
+    let blob = cache_dir.join("sha256").join(&sha[..2]).join(&sha);
+    assert!(!blob.exists(), "a bad download reached the cache");
+    let leftovers: Vec<_> = std::fs::read_dir(blob.parent().unwrap())
+        .map(|r| r.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    assert!(!out_dir.join("minimal.rootfs.tar").exists());
+}

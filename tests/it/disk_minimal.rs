@@ -1,0 +1,168 @@
+//! The reference image as a raw disk and a VHDX, checked by tools nobody here wrote:
+//! sgdisk, sfdisk, e2fsck, debugfs, fsck.vfat, qemu-img, vhdiinfo.
+
+use crate::util::*;
+use eflow_testkit::{copy_range, ok, ok_stdout, partitions, require_tools, sha256sum};
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+
+/// Metadata of every path below `dir`: (mode, uid, gid, size or link target, mtime, content digest).
+fn walk(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let what = if m.file_type().is_symlink() {
+                format!("-> {}", std::fs::read_link(&p).unwrap().display())
+            } else if m.is_file() {
+                sha256sum(&p)
+            } else {
+                String::new()
+            };
+            let mtime = if m.file_type().is_symlink() {
+                0
+            } else {
+                m.mtime()
+            };
+            out.insert(
+                rel,
+                format!(
+                    "{:o} {}:{} {} {} {}",
+                    // debugfs rdump drops setuid, setgid and sticky bits: those are
+                    // compared through `debugfs stat` below.
+                    m.permissions().mode() & !0o7000,
+                    m.uid(),
+                    m.gid(),
+                    if m.is_dir() { 0 } else { m.len() },
+                    mtime,
+                    what
+                ),
+            );
+            if m.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Entries with setuid, setgid or sticky bits below `dir`, as "relative/path MODE" (octal).
+fn walk_special(dir: &Path) -> Vec<String> {
+    ok_stdout(Command::new("find").arg(dir).args([
+        "(", "-type", "f", "-o", "-type", "d", ")", "-perm", "/7000", "-printf", "%P %m\\n",
+    ]))
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+#[test]
+fn raw_and_vhdx_pass_independent_checks() {
+    require_tools(&[
+        "sgdisk",
+        "sfdisk",
+        "e2fsck",
+        "debugfs",
+        "fsck.vfat",
+        "qemu-img",
+        "vhdiinfo",
+        "tar",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    build_minimal(dir.path(), "raw,vhdx,tar");
+    let raw = dir.path().join("minimal.raw");
+    let vhdx = dir.path().join("minimal.vhdx");
+
+    // GPT: sgdisk finds no problem; sfdisk shows the planned layout.
+    let out = ok(Command::new("sgdisk").arg("-v").arg(&raw));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("No problems found"));
+    let parts = partitions(&raw);
+    assert_eq!(parts.len(), 2);
+    assert_eq!(parts[0].type_guid, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B");
+    assert_eq!(parts[0].name, "esp");
+    assert_eq!(parts[0].start, 1 << 20);
+    assert_eq!(parts[0].size, 128 << 20);
+    assert_eq!(parts[1].type_guid, "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709");
+    assert_eq!(parts[1].name, "root");
+    assert_eq!(std::fs::metadata(&raw).unwrap().len(), 2 << 30);
+    for p in &parts {
+        assert_eq!(p.start % (1 << 20), 0, "1 MiB aligned");
+    }
+    // Sparse: allocated size follows the content, not the 2 GiB virtual size.
+    let allocated = std::fs::metadata(&raw).unwrap().blocks() * 512;
+    assert!(allocated < 1 << 30, "raw disk allocates {allocated} bytes");
+
+    // ESP and root filesystems.
+    let esp = dir.path().join("esp.img");
+    copy_range(&raw, parts[0].start, parts[0].size, &esp);
+    ok(Command::new("fsck.vfat").arg("-n").arg(&esp));
+    let root = dir.path().join("root.img");
+    copy_range(&raw, parts[1].start, parts[1].size, &root);
+    ok(Command::new("e2fsck").arg("-fn").arg(&root));
+
+    // The ext4 root holds exactly the rootfs tarball's files (both written from one Tree):
+    // compared through debugfs rdump and GNU tar, path by path.
+    let from_ext4 = dir.path().join("ext4");
+    let from_tar = dir.path().join("tar");
+    std::fs::create_dir_all(&from_ext4).unwrap();
+    std::fs::create_dir_all(&from_tar).unwrap();
+    debugfs(&root, &format!("rdump / {}", from_ext4.display()));
+    ok(Command::new("tar")
+        .arg("-xpf")
+        .arg(dir.path().join("minimal.rootfs.tar"))
+        .arg("--numeric-owner")
+        .arg("-C")
+        .arg(&from_tar));
+    let mut a = walk(&from_ext4);
+    a.remove("lost+found");
+    let b = walk(&from_tar);
+    let only_ext4: Vec<_> = a.keys().filter(|k| !b.contains_key(*k)).collect();
+    let only_tar: Vec<_> = b.keys().filter(|k| !a.contains_key(*k)).collect();
+    assert!(
+        only_ext4.is_empty() && only_tar.is_empty(),
+        "ext4 only: {only_ext4:?}\ntar only: {only_tar:?}"
+    );
+    let special: Vec<String> = walk_special(&from_tar);
+    assert!(
+        special.iter().any(|s| s.starts_with("tmp ")),
+        "the image has setuid, setgid and sticky entries: {special:?}"
+    );
+    for (path, mode) in special.iter().map(|s| s.split_once(' ').unwrap()) {
+        let text = debugfs(&root, &format!("stat /{path}"));
+        assert!(
+            text.contains(&format!("Mode:  0{mode}")),
+            "{path}: tar mode {mode}, debugfs says {}",
+            text.lines().next().unwrap_or_default()
+        );
+    }
+    let differ: Vec<String> = a
+        .iter()
+        .filter(|(k, v)| b[*k] != **v)
+        .take(20)
+        .map(|(k, v)| format!("{k}: ext4 {v} / tar {}", b[k]))
+        .collect();
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+
+    // VHDX: qemu-img's checker and comparison, libvhdi's reader.
+    ok(Command::new("qemu-img")
+        .args(["check", "-f", "vhdx"])
+        .arg(&vhdx));
+    let out = ok(Command::new("qemu-img")
+        .args(["compare", "-f", "vhdx", "-F", "raw"])
+        .arg(&vhdx)
+        .arg(&raw));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("identical"));
+    let out = ok(Command::new("vhdiinfo").arg(&vhdx));
+    let info = String::from_utf8_lossy(&out.stdout);
+    assert!(info.contains("2147483648 bytes"), "{info}");
+    assert!(
+        std::fs::metadata(&vhdx).unwrap().len() < 1 << 30,
+        "a dynamic VHDX stores only what is written"
+    );
+}

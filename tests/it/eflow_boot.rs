@@ -1,0 +1,230 @@
+//! The EFLOW image boots under QEMU (OVMF, TCG) and its guest agent, asked over the
+//! virtio-serial channel, reports the container engine running, the IoT Edge runtime's sockets
+//! listening and no failed unit; provisioning writes /etc/aziot/config.toml as the renderer
+//! makes it, root-owned with mode 0600; a command runs and its output comes back.
+//!
+//! The boot takes a minute or two under software emulation; it needs qemu-system-x86_64 and
+//! ovmf, which .ci/run installs.
+
+use crate::eflow_support::*;
+use eflow_builder::commands::vm;
+use eflow_guest_agent::protocol::UnitState;
+use eflow_guest_agent::{render_config, Client, Provisioning, Secret};
+use eflow_testkit::{require_tools, KillOnDrop};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// Boot timeout: dockerd's first start under TCG is slow.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// Whatever the serial log holds so far.
+fn read_log(path: &Path) -> String {
+    let mut f = std::fs::File::open(path).unwrap();
+    let mut s = Vec::new();
+    f.seek(SeekFrom::Start(0)).unwrap();
+    f.read_to_end(&mut s).unwrap();
+    String::from_utf8_lossy(&s).into_owned()
+}
+
+fn tail(log: &str) -> &str {
+    let at = log.len().saturating_sub(6000);
+    let at = (at..log.len())
+        .find(|i| log.is_char_boundary(*i))
+        .unwrap_or(0);
+    &log[at..]
+}
+
+fn run(c: &mut Client<UnixStream>, argv: &[&str]) -> (i32, String, String) {
+    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+    let out = c
+        .exec(&argv, None, Some(120))
+        .unwrap_or_else(|e| panic!("exec {argv:?}: {e}"));
+    (
+        out.exit_code.unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
+    require_tools(&["qemu-system-x86_64", "sfdisk"]);
+    let dir = tempfile::tempdir().unwrap();
+    build_eflow(dir.path(), "raw");
+    let disk = dir.path().join("eflow.raw");
+
+    let mut boot = vm::BootRun::new(&disk);
+    boot.memory_mib = 2048;
+    boot.timeout = BOOT_TIMEOUT;
+    let sock = dir.path().join("agent.sock");
+    boot.agent_socket = Some(sock.clone());
+    // A network card, as every EFLOW VM has one: docker.service wants network-online.target,
+    // which fails without a link. User-mode networking, restricted (no way out of the host),
+    // without the option ROM (the firmware would try PXE before the disk).
+    boot.extra_args = [
+        "-netdev",
+        "user,id=n0,restrict=on",
+        "-device",
+        "virtio-net-pci,netdev=n0,romfile=",
+    ]
+    .map(String::from)
+    .to_vec();
+    let vars = dir.path().join("vars.fd");
+    std::fs::copy(&boot.firmware.vars, &vars).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (apt-get install ovmf)",
+            boot.firmware.vars.display()
+        )
+    });
+    let serial = dir.path().join("serial.log");
+    std::fs::File::create(&serial).unwrap();
+    let mut cmd = vm::command(&boot, "raw", &vars, &serial);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .env("TMPDIR", dir.path());
+    let start = Instant::now();
+    // QEMU, killed when the test ends however it ends.
+    let mut vm = KillOnDrop(cmd.spawn().expect("qemu-system-x86_64 starts"));
+
+    // The ready line: every unit of the boot transaction settled.
+    let failed = loop {
+        let log = read_log(&serial);
+        if let Some(n) = vm::parse_ready(&log) {
+            break n;
+        }
+        if let Ok(Some(st)) = vm.try_wait() {
+            panic!("QEMU stopped ({st}) before the ready line:\n{}", tail(&log));
+        }
+        assert!(
+            start.elapsed() < BOOT_TIMEOUT,
+            "no ready line after {BOOT_TIMEOUT:?}:\n{}",
+            tail(&log)
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    eprintln!(
+        "eflow_boot: ready after {:.0} s, failed={failed}",
+        start.elapsed().as_secs_f64()
+    );
+
+    let stream = UnixStream::connect(&sock).expect("QEMU's agent chardev socket");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(180)))
+        .unwrap();
+    let mut agent = Client::new(stream);
+    agent
+        .ping()
+        .unwrap_or_else(|e| panic!("agent ping: {e}\n{}", tail(&read_log(&serial))));
+
+    // Status: docker and containerd active, no failed unit (dockerd may still be starting).
+    let status = loop {
+        let s = agent.status().expect("status");
+        let engine_up = ["docker", "containerd"]
+            .iter()
+            .all(|u| s.container_engine.get(*u) == Some(&UnitState::Active));
+        if engine_up && s.boot != "starting" && s.boot != "initializing" {
+            break s;
+        }
+        assert!(
+            start.elapsed() < BOOT_TIMEOUT,
+            "container engine not active: {s:?}\n{}",
+            tail(&read_log(&serial))
+        );
+        std::thread::sleep(Duration::from_secs(5));
+    };
+    assert!(
+        status.failed_units.is_empty(),
+        "failed units: {:?}\n{}",
+        status.failed_units,
+        tail(&read_log(&serial))
+    );
+    assert_eq!(status.boot, "running", "{status:?}");
+    assert!(!status.provisioning_config_present, "not provisioned yet");
+
+    // The runtime's sockets: listening, with the owners and modes of the packages' units.
+    let sockets = [
+        "aziot-keyd.socket",
+        "aziot-certd.socket",
+        "aziot-identityd.socket",
+        "aziot-tpmd.socket",
+        "aziot-edged.mgmt.socket",
+        "aziot-edged.workload.socket",
+        "docker.socket",
+    ];
+    let mut argv = vec!["systemctl", "is-active"];
+    argv.extend(sockets);
+    let (code, out, err) = run(&mut agent, &argv);
+    assert_eq!(code, 0, "{sockets:?}: {out}{err}");
+    assert!(
+        out.lines().all(|l| l == "listening" || l == "active"),
+        "{out}"
+    );
+    for (path, want) in [
+        ("/run/aziot/keyd.sock", "aziotks aziotks 660"),
+        ("/run/aziot/certd.sock", "aziotcs aziotcs 660"),
+        ("/run/aziot/identityd.sock", "aziotid aziotid 660"),
+        ("/run/aziot/tpmd.sock", "aziottpm aziottpm 660"),
+        ("/run/iotedge/mgmt.sock", "iotedge iotedge 660"),
+        ("/run/iotedge/workload.sock", "iotedge iotedge 666"),
+        ("/run/docker.sock", "root docker 660"),
+    ] {
+        let (code, out, err) = run(&mut agent, &["stat", "-c", "%F %U %G %a", path]);
+        assert_eq!(code, 0, "stat {path}: {err}");
+        assert_eq!(out.trim(), format!("socket {want}"), "{path}");
+    }
+    let (code, out, err) = run(&mut agent, &["id", "-nG", "iotedge"]);
+    assert_eq!(code, 0, "{err}");
+    for g in ["docker", "systemd-journal", "aziotcs", "aziotks", "aziotid"] {
+        assert!(
+            out.split_whitespace().any(|w| w == g),
+            "iotedge in {g}: {out}"
+        );
+    }
+
+    // Provisioning: DPS with a symmetric key.
+    let p = Provisioning::DpsSymmetricKey {
+        global_endpoint: "https://global.azure-devices-provisioning.net".into(),
+        id_scope: "0ne00000000".into(),
+        registration_id: "eflow-test-device".into(),
+        symmetric_key: Secret::new("c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="),
+    };
+    let params = eflow_guest_agent::ProvisionParams {
+        config_toml: None,
+        provisioning: Some(p.clone()),
+        hostname: Some("eflow-test".into()),
+        apply: Some(true),
+    };
+    let r = agent.provision(&params).expect("provision");
+    assert_eq!(r.path, "/etc/aziot/config.toml");
+    assert!(!r.apply_failed, "{r:?}");
+    let (content, mode) = agent.copy_out("/etc/aziot/config.toml").expect("copy-out");
+    assert_eq!(mode & 0o7777, 0o600);
+    assert_eq!(
+        String::from_utf8_lossy(&content),
+        render_config(&p, "eflow-test")
+    );
+    let (code, out, err) = run(
+        &mut agent,
+        &["stat", "-c", "%U %a", "/etc/aziot/config.toml"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "root 600");
+    assert!(agent.status().expect("status").provisioning_config_present);
+
+    // A command and its output.
+    let (code, out, _) = run(&mut agent, &["sh", "-c", "echo eflow-$(uname -s); exit 3"]);
+    assert_eq!((code, out.as_str()), (3, "eflow-Linux\n"));
+
+    let _ = agent.shutdown();
+    let end = Instant::now();
+    while end.elapsed() < Duration::from_secs(60) {
+        if let Ok(Some(_)) = vm.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}

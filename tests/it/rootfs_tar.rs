@@ -1,0 +1,167 @@
+//! The reference image built as a rootfs tarball, checked with GNU tar, and rebuilt under a
+//! different directory, umask, TZ and LANG to the same bytes.
+
+use crate::util::*;
+use eflow_testkit::{ok, ok_stdout, sha256sum};
+use std::process::Command;
+
+fn listing(tar: &std::path::Path) -> String {
+    let out = ok(Command::new("tar")
+        .arg("-tvf")
+        .arg(tar)
+        .arg("--numeric-owner")
+        .env("TZ", "UTC"));
+    String::from_utf8(out.stdout).expect("tar prints UTF-8 for this image")
+}
+
+fn line<'a>(list: &'a str, path: &str) -> &'a str {
+    list.lines()
+        .find(|l| l.ends_with(&format!(" {path}")) || l.contains(&format!(" {path} -> ")))
+        .unwrap_or_else(|| panic!("{path} is not in the tarball"))
+}
+
+#[test]
+fn rootfs_tar_has_owners_modes_and_links() {
+    let dir = tempfile::tempdir().unwrap();
+    build_minimal(dir.path(), "tar");
+    let tar = dir.path().join("minimal.rootfs.tar");
+    let list = listing(&tar);
+
+    assert!(
+        line(&list, "etc/shadow").starts_with("-rw-r----- 0/42 "),
+        "{}",
+        line(&list, "etc/shadow")
+    );
+    assert!(
+        line(&list, "usr/bin/passwd").starts_with("-rwsr-xr-x 0/0 "),
+        "{}",
+        line(&list, "usr/bin/passwd")
+    );
+    assert!(line(&list, "bin").starts_with("lrwxrwxrwx 0/0 "));
+    assert!(list.contains(" bin -> usr/bin\n"), "merged /usr symlink");
+    assert!(
+        list.contains(" usr/bin/awk -> /etc/alternatives/awk\n"),
+        "recipe symlink"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with('h') && l.contains(" link to ")),
+        "hard links are kept as links"
+    );
+    // System files are root's.
+    for l in list
+        .lines()
+        .filter(|l| l.contains(" usr/bin/") || l.contains(" usr/lib/systemd/"))
+    {
+        let owner = l.split_whitespace().nth(1).unwrap();
+        assert!(owner.starts_with("0/"), "not root-owned: {l}");
+    }
+    // First boot: empty machine-id, no SSH host keys.
+    assert!(
+        line(&list, "etc/machine-id").contains(" 0 "),
+        "{}",
+        line(&list, "etc/machine-id")
+    );
+    assert!(
+        !list.contains("ssh_host_"),
+        "SSH host keys must not be in the image"
+    );
+    // dpkg database, for `dpkg -l` in the guest.
+    assert!(list.contains(" var/lib/dpkg/status\n"));
+    // Entries are sorted depth first (a directory, then its subtree; names in byte order) ...
+    let keys: Vec<Vec<String>> = list
+        .lines()
+        .map(|l| {
+            let name = l.split_whitespace().nth(5).unwrap();
+            name.trim_end_matches('/')
+                .trim_start_matches("./")
+                .split('/')
+                .filter(|c| !c.is_empty() && *c != ".")
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    for w in keys.windows(2) {
+        assert!(
+            w[0] < w[1],
+            "tar entries out of order: {:?} before {:?}",
+            w[0],
+            w[1]
+        );
+    }
+    // ... and no mtime is later than SOURCE_DATE_EPOCH (the lockfile's).
+    let lock = lockfile("minimal");
+    let sde = lock["source-date-epoch"]
+        .as_integer()
+        .expect("the lockfile has a source-date-epoch");
+    let limit =
+        ok_stdout(Command::new("date").args(["-u", "-d", &format!("@{sde}"), "+%Y-%m-%d %H:%M"]));
+    for l in list.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let when = format!("{} {}", f[3], f[4]);
+        assert!(
+            when.as_str() <= limit.trim(),
+            "mtime after SOURCE_DATE_EPOCH: {l}"
+        );
+    }
+
+    // dpkg itself reads the status database we wrote.
+    let x = tempfile::tempdir().unwrap();
+    ok(Command::new("tar")
+        .arg("-xf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(x.path())
+        .arg("var/lib/dpkg"));
+    let text = ok_stdout(
+        Command::new("dpkg-query")
+            .arg("--admindir")
+            .arg(x.path().join("var/lib/dpkg"))
+            .args(["-W", "-f", "${Package} ${db:Status-Abbrev}\n"]),
+    );
+    assert!(text.lines().any(|l| l.starts_with("systemd ii")), "{text}");
+    let locked = locked_packages(&lock).len();
+    assert_eq!(
+        text.lines().count(),
+        locked,
+        "every locked package is installed"
+    );
+}
+
+#[test]
+fn two_builds_are_identical_across_dirs_umask_tz_lang() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let b_out = b.path().join("some/other/place");
+    let build = |out: &std::path::Path, umask: &str, tz: &str, lang: &str, extra: &str| {
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg(format!(
+                "umask {umask} && exec \"$0\" --quiet build \"$1\" --format tar,vhdx --out \"$2\" --cache \"$3\" {extra}"
+            ))
+            .arg(env!("CARGO_BIN_EXE_eflow-image"))
+            .arg(minimal())
+            .arg(out)
+            .arg(cache())
+            .env("TZ", tz)
+            .env("LANG", lang)
+            .env("LC_ALL", lang)
+            .env_remove("SOURCE_DATE_EPOCH");
+        ok(&mut c);
+    };
+    build(a.path(), "022", "UTC", "C.UTF-8", "");
+    // The second build downloads nothing: with --offline it could not.
+    build(&b_out, "077", "Pacific/Kiritimati", "POSIX", "--offline");
+    for f in [
+        "minimal.rootfs.tar",
+        "minimal.vhdx",
+        "minimal.spdx.json",
+        "minimal.manifest.json",
+    ] {
+        assert_eq!(
+            sha256sum(&a.path().join(f)),
+            sha256sum(&b_out.join(f)),
+            "{f} differs between the two builds"
+        );
+    }
+}
