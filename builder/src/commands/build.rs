@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use eflow_tree::Tree;
 
 use crate::stages::assemble::{self, Assembled};
-use crate::stages::disk::DiskPlan;
+use crate::stages::configure::mounts::MountPlan;
+use crate::stages::disk::{DiskError, DiskPlan};
 use crate::stages::fetch::{self, Cache, Fetcher};
 use crate::stages::package::{self, Staged};
 use crate::stages::plan::{OutputFormat, Plan};
-use crate::stages::{boot, configure, sign};
+use crate::stages::{boot, configure, format, sign};
 
 /// What `build` is asked to do.
 #[derive(Debug, Clone)]
@@ -106,8 +107,8 @@ pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, Bui
         let path = opts.out_dir.join(format.file_name(name));
         let written = match (format, &disk) {
             (OutputFormat::Tar, _) => package::write_tar(&tree, sde, &path),
-            (_, Some((disk, esp))) => {
-                let mut stream = disk.stream(&tree, esp)?;
+            (_, Some((disk, esp, contents))) => {
+                let mut stream = disk.stream(contents, esp)?;
                 package::write_disk(format, &mut *stream, &path, &plan.seed, sde)
             }
             (_, None) => unreachable!("a disk is planned for every disk format"),
@@ -186,23 +187,23 @@ pub fn guest_tree(
     Ok(tree)
 }
 
-/// The boot stage's ESP files and the disk plan; adds the root's fstab entry to the Tree.
+/// The boot stage's ESP files, the guest files split between the partitions, and the disk
+/// plan that places them.
 fn plan_disk(
     plan: &Plan,
     tree: &mut Tree,
     log: &dyn Fn(&str),
-) -> Result<(DiskPlan, boot::EspFiles), BuildError> {
+) -> Result<(DiskPlan, boot::EspFiles, Vec<format::Content>), BuildError> {
     let sde = plan.source_date_epoch;
-    let has_esp = plan
-        .image
-        .def
-        .partitions
+    let partitions = &plan.image.def.partitions;
+    let esp_files = if partitions
         .iter()
-        .any(|p| p.filesystem.as_deref() == Some("vfat"));
-    let esp_files = if has_esp {
-        // The boot stage needs the root partition's GUID (for root=PARTUUID=...) before the
-        // disk is laid out; it is derived from the seed, so both agree.
-        let files = boot::run(tree, plan)?;
+        .any(|p| p.filesystem.as_deref() == Some("vfat"))
+    {
+        // The boot stage needs the partitions' GUIDs (root=PARTUUID=..., the mount table)
+        // before the disk is laid out; they derive from the seed, so both agree.
+        let mounts = MountPlan::new(partitions, &plan.seed);
+        let files = boot::run(tree, plan, &mounts)?;
         log(&format!(
             "boot: kernel {}, {} initramfs modules",
             files.kernel_release,
@@ -212,14 +213,14 @@ fn plan_disk(
     } else {
         Vec::new()
     };
-    let disk = DiskPlan::new(&plan.image, tree, &esp_files, plan.seed, sde)?;
-    configure::root_fstab(tree, &disk, sde)?;
+    let contents = format::split(tree, partitions).map_err(DiskError::from)?;
+    let disk = DiskPlan::new(&plan.image, &contents, &esp_files, plan.seed, sde)?;
     log(&format!(
         "disk: {} MiB, {} partitions",
         disk.disk_size >> 20,
         disk.partitions.len()
     ));
-    Ok((disk, esp_files))
+    Ok((disk, esp_files, contents))
 }
 
 /// Output formats from the command line, else from the image definition, else tar.

@@ -8,10 +8,9 @@
 use eflow_extents::{Layout, SparseRead};
 use eflow_gpt::{Gpt, Guid, PartSpec, Partition};
 use eflow_id::Seed;
-use eflow_tree::Tree;
 
-use crate::stages::format::{self, FormatError};
-use crate::stages::plan::image::PartitionSection;
+use crate::stages::configure::mounts::partuuid;
+use crate::stages::format::{self, Content, FormatError};
 use crate::stages::plan::{Image, Size};
 
 /// Why the disk could not be planned or written.
@@ -21,7 +20,7 @@ pub enum DiskError {
     NoPartitions(String),
     #[error("partition {label:?}: unknown type {kind:?} (esp, linux-root-x86-64, var, linux-data, swap, or a GUID)")]
     UnknownType { label: String, kind: String },
-    #[error("the image needs exactly one ext4 partition of type linux-root-x86-64 for the root filesystem")]
+    #[error("the image needs exactly one ext4 partition mounted at / for the root filesystem")]
     NoRoot,
     #[error("the disk layout does not fit: {0}")]
     Layout(#[from] eflow_gpt::GptError),
@@ -38,6 +37,10 @@ pub struct PlannedPartition {
     pub type_guid: Guid,
     pub partuuid: Guid,
     pub filesystem: Option<String>,
+    /// Where the guest mounts it, if anywhere.
+    pub mount: Option<String>,
+    /// Mounted read-only.
+    pub read_only: bool,
     /// Byte offset on the disk.
     pub offset: u64,
     /// Size in bytes.
@@ -54,26 +57,13 @@ pub struct DiskPlan {
     timestamp: i64,
 }
 
-/// The root partition's GUID: derived from the image seed, known before the disk is laid
-/// out so the boot stage can put it on the kernel command line.
-pub fn root_partuuid(seed: &Seed) -> Guid {
-    seed.gpt_guid("partition:root")
-}
-
-fn partuuid(seed: &Seed, p: &PartitionSection) -> Guid {
-    if p.kind == "linux-root-x86-64" {
-        root_partuuid(seed)
-    } else {
-        seed.gpt_guid(&format!("partition:{}", p.label))
-    }
-}
-
 impl DiskPlan {
-    /// Sizes each partition from the definition and the content it must hold: the root
-    /// from the Tree, the ESP from its files. `disk_size` None makes the disk just large enough.
+    /// Sizes each partition from the definition and the content it must hold (the
+    /// [`format::split`] of the guest files, the ESP's files). `disk_size` None makes the disk
+    /// just large enough.
     pub fn new(
         image: &Image,
-        tree: &Tree,
+        contents: &[Content],
         esp_files: &[(String, Vec<u8>)],
         seed: Seed,
         timestamp: i64,
@@ -82,21 +72,18 @@ impl DiskPlan {
         if parts.is_empty() {
             return Err(DiskError::NoPartitions(image.path.display().to_string()));
         }
-        let roots = parts
-            .iter()
-            .filter(|p| p.kind == "linux-root-x86-64" && p.filesystem.as_deref() == Some("ext4"))
-            .count();
-        if roots != 1 {
+        if image.root_partition().and_then(|p| p.filesystem.as_deref()) != Some("ext4") {
             return Err(DiskError::NoRoot);
         }
         let specs: Vec<PartSpec> = parts
             .iter()
-            .map(|p| PartSpec {
-                size: match p.size {
-                    Size::Bytes(b) => eflow_gpt::Size::Bytes(b),
-                    Size::Rest => eflow_gpt::Size::Rest,
-                },
-                min: format::min_size(p.filesystem.as_deref(), tree, esp_files),
+            .zip(contents)
+            .map(|(p, content)| {
+                let min = format::min_size(p.filesystem.as_deref(), content, esp_files);
+                PartSpec {
+                    size: format::requested_size(p, min),
+                    min,
+                }
             })
             .collect();
         let planned = eflow_gpt::plan(image.def.image.disk_size.and_then(Size::bytes), &specs)?;
@@ -112,6 +99,8 @@ impl DiskPlan {
                 type_guid,
                 partuuid: partuuid(&seed, p),
                 filesystem: p.filesystem.clone(),
+                mount: p.mount.clone(),
+                read_only: p.read_only,
                 offset: first * eflow_gpt::SECTOR,
                 size: (last - first + 1) * eflow_gpt::SECTOR,
             });
@@ -148,13 +137,13 @@ impl DiskPlan {
     /// The whole disk as a sparse stream: GPT, each filesystem written from its content.
     pub fn stream(
         &self,
-        tree: &Tree,
+        contents: &[Content],
         esp_files: &[(String, Vec<u8>)],
     ) -> Result<Box<dyn SparseRead + Send>, DiskError> {
         let mut layout = Layout::new(self.disk_size);
         self.gpt().place(&mut layout)?;
-        for p in &self.partitions {
-            let fs = format::filesystem(p, tree, esp_files, &self.seed, self.timestamp)?;
+        for (p, content) in self.partitions.iter().zip(contents) {
+            let fs = format::filesystem(p, content, esp_files, &self.seed, self.timestamp)?;
             if let Some(fs) = fs {
                 layout.place(p.offset, fs)?;
             }

@@ -421,6 +421,80 @@ impl Tree {
         files
     }
 
+    /// Moves everything below the directory `dir` into a Tree of its own, for a filesystem
+    /// mounted there: `dir` stays behind as the empty mount point, and the new Tree's root
+    /// takes its metadata. A hard link whose two names end up in different Trees becomes a
+    /// copy of the file (filesystems cannot share an inode). A missing `dir` is created.
+    pub fn split_off(&mut self, dir: &str) -> Result<Tree, TreeError> {
+        let dir = normalize(dir)?;
+        if dir == "/" {
+            return Err(TreeError::InvalidPath {
+                path: dir,
+                reason: "the root cannot be split off",
+            });
+        }
+        match self.entries.get(&dir) {
+            None => self.mkdir_p(&dir)?,
+            Some(e) if e.is_dir() => {}
+            Some(_) => {
+                return Err(TreeError::InvalidPath {
+                    path: dir,
+                    reason: "a mount point must be a directory",
+                })
+            }
+        }
+        let prefix = format!("{dir}/");
+        let moved: Vec<String> = self
+            .entries
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut sub = Tree::new();
+        let mut root = self.entries[&dir].clone();
+        root.kind = Kind::Dir;
+        sub.entries.insert("/".into(), root);
+        let mut below = BTreeMap::new();
+        for k in moved {
+            let e = self.entries.remove(&k).expect("listed above");
+            below.insert(k[dir.len()..].to_string(), e);
+        }
+        // Hard links across the boundary become copies of their target, in both directions.
+        let inside = |t: &str| t.starts_with(&prefix);
+        let copies: Vec<(String, Entry)> = below
+            .iter()
+            .filter_map(|(p, e)| match &e.kind {
+                Kind::HardLink { target } if !inside(target) => {
+                    self.entries.get(target).map(|t| (p.clone(), t.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        for (p, e) in copies {
+            below.insert(p, e);
+        }
+        for e in below.values_mut() {
+            if let Kind::HardLink { target } = &mut e.kind {
+                *target = target[dir.len()..].to_string();
+            }
+        }
+        let back: Vec<(String, Entry)> = self
+            .entries
+            .iter()
+            .filter_map(|(p, e)| match &e.kind {
+                Kind::HardLink { target } if inside(target) => below
+                    .get(&target[dir.len()..])
+                    .map(|t| (p.clone(), t.clone())),
+                _ => None,
+            })
+            .collect();
+        for (p, e) in back {
+            self.entries.insert(p, e);
+        }
+        sub.entries.extend(below);
+        Ok(sub)
+    }
+
     /// Resolves a path inside the guest the way the kernel would, following symlinks in every
     /// component (relative to their directory, absolute ones from the guest root) and never
     /// leaving the root. Returns the normalized path of the final entry (which may not exist),
@@ -524,6 +598,63 @@ mod tests {
         assert!(t.remove("/a").unwrap());
         assert!(t.get("/a/b/c").is_none());
         assert!(t.get("/a-b").is_some());
+    }
+
+    #[test]
+    fn split_off_moves_a_subtree_and_copies_hard_links_across() {
+        let mut t = Tree::new();
+        t.mkdir_p("/var/lib/x").unwrap();
+        t.get_mut("/var").unwrap().mode = 0o750;
+        t.insert("/var/lib/x/f", Entry::file("f", 0o600)).unwrap();
+        t.insert(
+            "/var/lib/g",
+            Entry::new(
+                Kind::HardLink {
+                    target: "/var/lib/x/f".into(),
+                },
+                0o600,
+            ),
+        )
+        .unwrap();
+        t.insert("/usr", Entry::dir()).unwrap();
+        t.insert(
+            "/usr/h",
+            Entry::new(
+                Kind::HardLink {
+                    target: "/var/lib/x/f".into(),
+                },
+                0o600,
+            ),
+        )
+        .unwrap();
+        t.insert("/usr/i", Entry::file("i", 0o644)).unwrap();
+        t.insert(
+            "/var/j",
+            Entry::new(
+                Kind::HardLink {
+                    target: "/usr/i".into(),
+                },
+                0o644,
+            ),
+        )
+        .unwrap();
+        let var = t.split_off("/var").unwrap();
+        assert_eq!(var.get("/").unwrap().mode, 0o750);
+        assert_eq!(t.children("/var").count(), 0);
+        assert!(
+            matches!(&var.get("/lib/g").unwrap().kind, Kind::HardLink { target } if target == "/lib/x/f")
+        );
+        assert!(matches!(var.get("/j").unwrap().kind, Kind::File { .. }));
+        assert!(matches!(t.get("/usr/h").unwrap().kind, Kind::File { .. }));
+        assert_eq!(
+            t.len() + var.len(),
+            11,
+            "every path in exactly one tree, the mount point in both"
+        );
+        let mut u = Tree::new();
+        u.insert("/f", Entry::file("", 0o644)).unwrap();
+        assert!(u.split_off("/f").is_err());
+        assert!(u.split_off("/new").unwrap().len() == 1 && u.get("/new").is_some());
     }
 
     #[test]

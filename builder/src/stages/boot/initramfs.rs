@@ -17,6 +17,8 @@ pub const INIT: &str = include_str!("../../../../guest-rootfs/initramfs/init");
 pub const MODULE_LIST: &str = "/etc/eflow/modules";
 /// The kernel release file `/init` reads.
 pub const RELEASE_FILE: &str = "/etc/eflow/release";
+/// The partitions and overlays `/init` mounts below the root (see configure::mounts).
+pub const MOUNT_TABLE: &str = "/etc/eflow/mounts";
 
 /// The initramfs and what went into it.
 pub struct Initramfs {
@@ -104,6 +106,10 @@ pub fn build(
         list.push('\n');
     }
     t.insert(MODULE_LIST, Entry::file(list, 0o644).at(mtime))?;
+    t.insert(
+        MOUNT_TABLE,
+        Entry::file(opts.mount_table.as_bytes(), 0o644).at(mtime),
+    )?;
     let base = format!("/lib/modules/{}", k.release);
     for path in &order {
         let full = format!("{base}/{path}");

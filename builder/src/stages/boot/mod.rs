@@ -4,8 +4,9 @@
 //! The chain: UEFI firmware -> `\EFI\BOOT\BOOTX64.EFI` (systemd-boot from the guest's
 //! `systemd-boot-efi` package) -> `\loader\entries\eflow.conf` -> `\vmlinuz` with `\initrd`
 //! -> the project's `/init` (guest-rootfs/initramfs/init, a busybox script) loads the storage
-//! drivers, finds the root partition by its GPT PARTUUID, mounts it and `switch_root`s into
-//! systemd.
+//! drivers, finds the root partition by its GPT PARTUUID, mounts it (read-only or read-write,
+//! as the image says), mounts the other partitions and the overlays of its mount table and
+//! `switch_root`s into systemd.
 //!
 //! - [`kernel`]: the kernel image and its module directory in the Tree
 //! - [`initramfs`]: the initramfs Tree (busybox, /init, modules in load order) and its bytes
@@ -67,8 +68,12 @@ impl Default for BusyboxSource {
 /// What the boot stage needs to know besides the Tree.
 #[derive(Clone, Debug)]
 pub struct BootOptions {
-    /// The kernel command line from the image's `[boot] cmdline` (without `root=`).
+    /// The kernel command line from the image's `[boot] cmdline` (without `root=`, `ro`, `rw`).
     pub cmdline: String,
+    /// Whether the root is mounted read-only (`ro` on the command line) or read-write (`rw`).
+    pub read_only: bool,
+    /// What `/init` mounts after the root (configure::mounts::MountPlan::initramfs_table).
+    pub mount_table: String,
     /// The root partition's unique GUID (PARTUUID), as text; the loader entry passes
     /// `root=PARTUUID=<this>` (lowercased).
     pub root_partuuid: String,
@@ -87,6 +92,8 @@ impl BootOptions {
     pub fn new(cmdline: &str, root_partuuid: &str, mtime: i64) -> BootOptions {
         BootOptions {
             cmdline: cmdline.to_string(),
+            read_only: false,
+            mount_table: String::new(),
             root_partuuid: root_partuuid.to_string(),
             modules: Vec::new(),
             mtime,
@@ -153,40 +160,54 @@ pub enum BootError {
 
 /// The kernel command line when the image's `[boot]` gives none: consoles on the first
 /// serial port (where `boot` and Hyper-V's COM1 read) and the screen.
-pub const DEFAULT_CMDLINE: &str = "console=tty0 console=ttyS0,115200 rw";
+pub const DEFAULT_CMDLINE: &str = "console=tty0 console=ttyS0,115200";
 
 /// The boot stage of a build: the ESP files for the plan's image, booting its root
-/// partition (whose PARTUUID derives from the seed, as the disk stage gives it).
-pub fn run(tree: &mut Tree, plan: &crate::stages::plan::Plan) -> Result<BootFiles, BootError> {
+/// partition (whose PARTUUID derives from the seed, as the disk stage gives it) and mounting
+/// the partitions and overlays of `mounts`.
+pub fn run(
+    tree: &mut Tree,
+    plan: &crate::stages::plan::Plan,
+    mounts: &crate::stages::configure::mounts::MountPlan,
+) -> Result<BootFiles, BootError> {
     let def = plan.image.def.boot.as_ref();
+    let root = mounts.root().ok_or_else(|| {
+        BootError::Invalid("the image has no partition mounted at / to boot".into())
+    })?;
     let mut opts = BootOptions::new(
         def.and_then(|b| b.cmdline.as_deref())
             .unwrap_or(DEFAULT_CMDLINE),
-        &crate::stages::disk::root_partuuid(&plan.seed).to_string(),
+        &root.partuuid.to_string(),
         plan.source_date_epoch,
     );
+    opts.read_only = root.read_only;
+    opts.mount_table = mounts.initramfs_table();
     opts.modules = def.map(|b| b.modules.clone()).unwrap_or_default();
+    if !mounts.overlays.is_empty() {
+        opts.modules.push("overlay".into());
+    }
     prepare(tree, &opts)
 }
 
 /// Makes the ESP files for `tree`: systemd-boot, loader.conf, the entry, kernel, initramfs.
-///
-/// The Tree is left as it is except for one thing: kmod's tools read the binary indexes
-/// (`modules.dep.bin`, ...) that Debian's kernel package does not ship, so the guest builds
-/// them at first boot with `depmod` (the `eflow-depmod.service` unit, installed by the base
-/// recipe); `prepare` only checks that the module directory exists.
 pub fn prepare(tree: &mut Tree, opts: &BootOptions) -> Result<BootFiles, BootError> {
     let uuid = check_guid(&opts.root_partuuid)?;
-    if opts
+    if let Some(arg) = opts
         .cmdline
         .split_whitespace()
-        .any(|a| a.starts_with("root="))
+        .find(|a| a.starts_with("root=") || matches!(*a, "ro" | "rw"))
     {
         return Err(BootError::Invalid(format!(
-            "[boot] cmdline {:?} has a root= argument: the boot stage adds root=PARTUUID=... itself",
+            "[boot] cmdline {:?} has `{arg}`: the boot stage adds root=PARTUUID=... and ro or rw \
+             itself, from the partition mounted at / and its `read-only` key",
             opts.cmdline
         )));
     }
+    let cmdline = format!(
+        "{} {}",
+        opts.cmdline.trim(),
+        if opts.read_only { "ro" } else { "rw" }
+    );
     let k = kernel::find(tree)?;
     let kernel_bytes = read(tree, &k.image)?;
     let loader = read_required(
@@ -212,7 +233,7 @@ pub fn prepare(tree: &mut Tree, opts: &BootOptions) -> Result<BootFiles, BootErr
         (ESP_LOADER_CONF.to_string(), esp::loader_conf().into_bytes()),
         (
             ESP_ENTRY.to_string(),
-            esp::entry(&k.release, &uuid, &opts.cmdline).into_bytes(),
+            esp::entry(&k.release, &uuid, cmdline.trim_start()).into_bytes(),
         ),
         (ESP_KERNEL.to_string(), kernel_bytes),
         (ESP_INITRD.to_string(), image),
@@ -328,6 +349,8 @@ mod tests {
         let mut t = guest();
         let e = prepare(&mut t, &BootOptions::new("root=/dev/sda2", UUID, 0)).unwrap_err();
         assert!(e.to_string().contains("root="), "{e}");
+        let e = prepare(&mut t, &BootOptions::new("quiet rw", UUID, 0)).unwrap_err();
+        assert!(e.to_string().contains("`rw`"), "{e}");
         let e = prepare(&mut t, &BootOptions::new("", "nope", 0)).unwrap_err();
         assert!(e.to_string().contains("GUID"), "{e}");
     }

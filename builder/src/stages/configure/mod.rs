@@ -6,17 +6,20 @@
 //! every time stamp is the `mtime` (SOURCE_DATE_EPOCH) the caller passes in.
 //!
 //! [`run`] applies them in order: accounts, recipe files (which may be owned by recipe
-//! users), units (which may come from recipe files), first-boot files, the dpkg database.
+//! users), units (which may come from recipe files), first-boot files, the mounts, the dpkg
+//! database.
 //!
 //! - [`users`]: /etc/passwd, group, shadow, gshadow (base-passwd + sysusers.d + recipes).
 //! - [`units`]: `systemctl enable` / `mask` / `set-default` as symlinks ([`unit_file`] parses
 //!   unit names and [Install]); [`presets`]: systemd.preset(5).
 //! - [`files`]: first-boot files (machine-id, hostname, hosts, fstab, SSH host keys).
+//! - [`mounts`]: fstab, the initramfs' mount table, overlays and growing from the partitions.
 //! - [`alternatives`]: update-alternatives' symlinks and its admin files.
 
 pub mod accounts;
 pub mod alternatives;
 pub mod files;
+pub mod mounts;
 pub mod presets;
 pub mod recipe_files;
 pub mod sysusers;
@@ -120,6 +123,14 @@ pub fn run(
         )?;
     }
 
+    let partitions = &plan.image.def.partitions;
+    mounts::configure(
+        tree,
+        partitions,
+        &mounts::MountPlan::new(partitions, &plan.seed),
+        sde,
+    )?;
+
     let refs: Vec<(&DebPackage, &Installed)> = packages.iter().map(|(p, i)| (p, i)).collect();
     eflow_deb::dpkg_database(&refs, owners, tree, sde).map_err(ConfigureError::Dpkg)?;
     clamp_mtimes(tree, sde);
@@ -133,33 +144,6 @@ pub fn clamp_mtimes(tree: &mut Tree, sde: i64) {
             e.mtime = sde;
         }
     }
-}
-
-/// `/etc/fstab` mounting the disk's root partition by PARTUUID: written once the disk is
-/// planned, since the partition's id comes from the disk stage.
-pub fn root_fstab(
-    tree: &mut Tree,
-    disk: &crate::stages::disk::DiskPlan,
-    sde: i64,
-) -> Result<(), ConfigureError> {
-    let root = disk
-        .partitions
-        .iter()
-        .find(|p| p.filesystem.as_deref() == Some("ext4"))
-        .expect("the disk plan checked there is a root partition");
-    files::fstab(
-        tree,
-        &[files::FstabEntry {
-            spec: format!("PARTUUID={}", root.partuuid),
-            mount_point: "/".into(),
-            fs_type: "ext4".into(),
-            options: "defaults".into(),
-            dump: 0,
-            pass: 1,
-        }],
-        sde,
-    )?;
-    Ok(())
 }
 
 /// Why a file of the Tree could not be read as bytes.

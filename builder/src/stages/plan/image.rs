@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::partition;
+pub use super::partition::PartitionSection;
 use super::size::Size;
 use super::toml_error::{self, DefinitionError};
 
@@ -76,18 +78,6 @@ fn default_arch() -> String {
     "amd64".into()
 }
 
-/// `[[partition]]`: one GPT partition and its filesystem.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct PartitionSection {
-    pub label: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub size: Size,
-    #[serde(default)]
-    pub filesystem: Option<String>,
-}
-
 /// `[[output]]`: a file the build produces.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -120,7 +110,8 @@ impl Image {
     pub fn load(path: &Path) -> Result<Image, DefinitionError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| DefinitionError::whole(path, format!("cannot read: {e}")))?;
-        let def: ImageFile = toml_error::parse(path, &text)?;
+        let mut def: ImageFile = toml_error::parse(path, &text)?;
+        partition::default_root_mount(&mut def.partitions);
         let image = Image {
             path: path.to_path_buf(),
             text,
@@ -157,28 +148,15 @@ impl Image {
                 "key `image.disk-size`: give a size such as \"4GiB\"; \"rest\" is for partitions",
             ));
         }
-        for (i, p) in self.def.partitions.iter().enumerate() {
-            if p.size == Size::Rest && i + 1 != self.def.partitions.len() {
-                return Err(self.err_at(
-                    "size",
-                    Some("rest"),
-                    format!(
-                        "key `partition.size` of {:?}: only the last partition may be \"rest\"",
-                        p.label
-                    ),
-                ));
-            }
-            if !matches!(p.filesystem.as_deref(), None | Some("ext4") | Some("vfat")) {
-                return Err(self.err_at(
-                    "filesystem",
-                    p.filesystem.as_deref(),
-                    format!(
-                        "key `partition.filesystem` of {:?}: {:?} is not supported (ext4, vfat)",
-                        p.label,
-                        p.filesystem.as_deref().unwrap_or_default()
-                    ),
-                ));
-            }
+        if let Err(problem) = partition::validate(&self.def.partitions) {
+            let off =
+                toml_error::find_in_array(&self.text, "partition", problem.index, problem.key);
+            return Err(DefinitionError::at(
+                &self.path,
+                &self.text,
+                off,
+                problem.message,
+            ));
         }
         if let Some(p) = &self.def.provisioning {
             p.validate()
@@ -208,6 +186,14 @@ impl Image {
     /// Where the lockfile of this image lives: next to it, `NAME.lock`.
     pub fn lock_path(&self) -> PathBuf {
         self.path.with_extension("lock")
+    }
+
+    /// The partition mounted at `/` (validated to exist when there are partitions).
+    pub fn root_partition(&self) -> Option<&PartitionSection> {
+        self.def
+            .partitions
+            .iter()
+            .find(|p| p.mount.as_deref() == Some("/"))
     }
 
     /// The host name the guest gets.

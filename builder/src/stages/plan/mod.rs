@@ -3,6 +3,7 @@
 pub mod image;
 pub mod lockfile;
 pub mod output_format;
+pub mod partition;
 pub mod recipe;
 pub mod size;
 pub mod toml_error;

@@ -1,4 +1,4 @@
-//! Sizes in definitions: "64MiB", "2GiB", "512KiB", a plain byte count, or "rest".
+//! Sizes in definitions: "64MiB", "2GiB", "512KiB", a plain byte count, "content" or "rest".
 
 use serde::Deserialize;
 
@@ -9,20 +9,26 @@ pub enum Size {
     Bytes(u64),
     /// Whatever remains of the disk (last partition only).
     Rest,
+    /// Just large enough for the filesystem's content, plus the partition's `margin`.
+    Content,
 }
 
 impl Size {
-    /// Parses "64MiB", "1GiB", "4096", "rest". Binary units only, to avoid MB/MiB confusion.
+    /// Parses "64MiB", "1GiB", "4096", "rest", "content". Binary units only, to avoid
+    /// MB/MiB confusion.
     pub fn parse(s: &str) -> Result<Size, String> {
         let t = s.trim();
         if t.eq_ignore_ascii_case("rest") {
             return Ok(Size::Rest);
         }
+        if t.eq_ignore_ascii_case("content") {
+            return Ok(Size::Content);
+        }
         let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
         let n: u64 = num
             .parse()
-            .map_err(|_| format!("{s:?} is not a size (examples: 64MiB, 2GiB, rest)"))?;
+            .map_err(|_| format!("{s:?} is not a size (examples: 64MiB, 2GiB, content, rest)"))?;
         let mult: u64 = match unit.trim() {
             "" | "B" => 1,
             "KiB" | "K" => 1 << 10,
@@ -40,11 +46,11 @@ impl Size {
             .ok_or_else(|| format!("{s:?} is too large"))
     }
 
-    /// The byte count, if not "rest".
+    /// The byte count, if a fixed size.
     pub fn bytes(self) -> Option<u64> {
         match self {
             Size::Bytes(n) => Some(n),
-            Size::Rest => None,
+            Size::Rest | Size::Content => None,
         }
     }
 }
@@ -74,6 +80,7 @@ mod tests {
         assert_eq!(Size::parse("2GiB").unwrap(), Size::Bytes(2 << 30));
         assert_eq!(Size::parse("4096").unwrap(), Size::Bytes(4096));
         assert_eq!(Size::parse("rest").unwrap(), Size::Rest);
+        assert_eq!(Size::parse("content").unwrap(), Size::Content);
         assert!(Size::parse("2GB").is_err());
         assert!(Size::parse("lots").is_err());
     }

@@ -82,6 +82,36 @@ pub fn find_key(text: &str, key: &str, value_hint: Option<&str>) -> usize {
     0
 }
 
+/// The byte offset of `key = ...` inside the `index`-th `[[array]]` table (counting from 0),
+/// else of that table's header; for errors about one partition of several. Falls back to 0.
+pub fn find_in_array(text: &str, array: &str, index: usize, key: &str) -> usize {
+    let header = format!("[[{array}]]");
+    let mut offset = 0;
+    let mut seen = 0;
+    let mut start = None;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            if start.is_some() {
+                break;
+            }
+            if t.trim_end() == header {
+                if seen == index {
+                    start = Some(offset);
+                }
+                seen += 1;
+            }
+        } else if start.is_some()
+            && t.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        {
+            return offset + (line.len() - t.len());
+        }
+        offset += line.len();
+    }
+    start.unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
