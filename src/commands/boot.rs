@@ -12,9 +12,13 @@ use crate::EXIT_CHECK_FAILED;
 
 #[derive(Args)]
 pub struct BootArgs {
-    /// The disk image: .vhdx, .vhd, .raw/.img or .qcow2 (never modified: writes go to a
-    /// throw-away overlay).
+    /// The disk image: .vhdx, .vhd, .raw/.img or .qcow2 (not modified unless --writable:
+    /// writes go to a throw-away overlay).
     image: PathBuf,
+    /// Keep what the guest writes in the image file, so that the next boot sees it
+    /// (its first-boot changes, a grown data partition, files written in the guest).
+    #[arg(long)]
+    writable: bool,
     /// Seconds to wait for the guest's ready line (QEMU runs without KVM).
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     timeout: u64,
@@ -39,6 +43,7 @@ pub fn run(a: BootArgs, out: &Output) -> anyhow::Result<ExitCode> {
     r.keep_log = a.keep_log;
     r.echo = a.echo && !out.quiet;
     r.agent_socket = a.agent_socket;
+    r.writable = a.writable;
     out.step(&format!(
         "boot: {} under QEMU (TCG), waiting up to {} s for the ready line",
         a.image.display(),
@@ -67,7 +72,7 @@ pub fn run(a: BootArgs, out: &Output) -> anyhow::Result<ExitCode> {
             "image": a.image,
             "ready": o.ready.is_some(),
             "failed_units": o.ready,
-            "root_size": o.root_size,
+            "filesystems": o.filesystems,
             "seconds": o.seconds,
             "timed_out": o.timed_out,
         }),

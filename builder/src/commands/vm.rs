@@ -3,7 +3,8 @@
 //!
 //! Software emulation only (TCG: no `-enable-kvm`, so it runs on any host and in CI), no
 //! network device (the firmware would try PXE first), `-no-reboot`, and the image opened
-//! with `snapshot=on`: writes go to a throw-away overlay, the image file is never modified.
+//! with `snapshot=on`: writes go to a throw-away overlay, the image file is never modified
+//! (unless the run is `writable`).
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 /// The ready line's prefix; the number of failed units follows.
 pub const READY: &str = "EFLOW-READY failed=";
 /// The root filesystem size line's prefix (bytes follow).
-pub const ROOT_SIZE: &str = "EFLOW-ROOT-SIZE=";
+pub const FS_LINE: &str = "EFLOW-FS ";
 
 /// The UEFI firmware: code (read-only) and a variable store template (copied per run).
 #[derive(Clone, Debug)]
@@ -55,6 +56,9 @@ pub struct BootRun {
     pub firmware: Firmware,
     /// The QEMU binary.
     pub qemu: PathBuf,
+    /// Let the guest write the image file (a second boot sees the first one's changes);
+    /// otherwise writes go to a throw-away overlay.
+    pub writable: bool,
 }
 
 impl BootRun {
@@ -71,6 +75,7 @@ impl BootRun {
             extra_args: Vec::new(),
             firmware: Firmware::default(),
             qemu: "qemu-system-x86_64".into(),
+            writable: false,
         }
     }
 }
@@ -81,8 +86,8 @@ pub struct BootOutcome {
     /// The number of failed units the guest reported, or None if it never printed the
     /// ready line (timeout, or the guest stopped).
     pub ready: Option<u32>,
-    /// The root filesystem size the guest reported, if it did.
-    pub root_size: Option<u64>,
+    /// The filesystems the guest reported mounted (`EFLOW-FS` lines), in its order.
+    pub filesystems: Vec<Mounted>,
     /// Seconds from QEMU's start to the ready line (or to the end of the run).
     pub seconds: f64,
     /// True when the run hit the timeout.
@@ -91,11 +96,47 @@ pub struct BootOutcome {
     pub log: String,
 }
 
+/// One filesystem the booted guest had mounted.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Mounted {
+    pub target: String,
+    pub fstype: String,
+    /// Mounted read-only (`ro` among its options).
+    pub read_only: bool,
+    /// Its size in bytes as statfs reports it.
+    pub size: u64,
+}
+
 impl BootOutcome {
     /// True when the guest booted with no failed unit.
     pub fn ok(&self) -> bool {
         self.ready == Some(0)
     }
+
+    /// The filesystem mounted at `target`, if the guest reported one.
+    pub fn mounted(&self, target: &str) -> Option<&Mounted> {
+        self.filesystems.iter().find(|m| m.target == target)
+    }
+}
+
+/// The `EFLOW-FS <target> <type> <options> <bytes>` lines of a console log (findmnt -r
+/// escapes spaces in targets as \x20, which is kept).
+pub fn parse_filesystems(log: &str) -> Vec<Mounted> {
+    log.lines()
+        .filter_map(|l| {
+            let rest = &l[l.find(FS_LINE)? + FS_LINE.len()..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let [target, fstype, options, size] = f.as_slice() else {
+                return None;
+            };
+            Some(Mounted {
+                target: target.to_string(),
+                fstype: fstype.to_string(),
+                read_only: options.split(',').any(|o| o == "ro"),
+                size: size.parse().ok()?,
+            })
+        })
+        .collect()
 }
 
 /// Why the boot could not be run at all (a failed boot is a [`BootOutcome`], not an error).
@@ -153,8 +194,9 @@ pub fn command(run: &BootRun, format: &str, vars: &Path, serial: &Path) -> Comma
         ))
         .arg("-drive")
         .arg(format!(
-            "file={},format={format},if=virtio,snapshot=on",
-            run.image.display()
+            "file={},format={format},if=virtio,snapshot={}",
+            run.image.display(),
+            if run.writable { "off" } else { "on" }
         ))
         .arg("-serial")
         .arg(format!("file:{}", serial.display()));
@@ -304,7 +346,7 @@ pub fn boot(run: &BootRun) -> Result<BootOutcome, QemuError> {
     }
     Ok(BootOutcome {
         ready,
-        root_size: parse_after(&text, ROOT_SIZE),
+        filesystems: parse_filesystems(&text),
         seconds,
         timed_out,
         log: text,
@@ -322,10 +364,10 @@ mod tests {
         assert_eq!(parse_ready("EFLOW-READY failed=1"), None);
         assert_eq!(parse_ready("EFLOW-READY failed=x\n"), None);
         assert_eq!(parse_ready("nothing"), None);
-        assert_eq!(
-            parse_after::<u64>("EFLOW-ROOT-SIZE=4096\r\n", ROOT_SIZE),
-            Some(4096)
-        );
+        let fs = parse_filesystems("x\r\nEFLOW-FS / ext4 ro,relatime 359661568\r\nEFLOW-FS /var ext4 rw 12\r\nEFLOW-FS /cut ext4");
+        assert_eq!(fs.len(), 2);
+        assert!(fs[0].read_only && fs[0].size == 359661568 && fs[0].fstype == "ext4");
+        assert!(!fs[1].read_only && fs[1].target == "/var");
     }
 
     #[test]

@@ -45,26 +45,35 @@ pub fn split(tree: &Tree, parts: &[PartitionSection]) -> Result<Vec<Content>, Fo
     order.sort_by_key(|&i| std::cmp::Reverse(parts[i].mount.as_deref().map_or(0, str::len)));
     let mut trees: Vec<Option<Tree>> = parts.iter().map(|_| None).collect();
     for i in order {
-        let mount = parts[i].mount.as_deref().expect("filtered to mounted partitions");
+        let mount = parts[i]
+            .mount
+            .as_deref()
+            .expect("filtered to mounted partitions");
         trees[i] = Some(rest.split_off(mount)?);
     }
     let mut rest = Some(rest);
     Ok(parts
         .iter()
         .zip(trees)
-        .map(|(p, t)| match (p.filesystem.as_deref(), p.mount.as_deref(), t) {
-            (_, _, Some(t)) => Content::Files(t),
-            (Some("ext4"), Some("/"), None) => {
-                Content::Files(rest.take().expect("validated: one root"))
-            }
-            (Some("vfat"), _, _) => Content::Esp,
-            _ => Content::Empty,
-        })
+        .map(
+            |(p, t)| match (p.filesystem.as_deref(), p.mount.as_deref(), t) {
+                (_, _, Some(t)) => Content::Files(t),
+                (Some("ext4"), Some("/"), None) => {
+                    Content::Files(rest.take().expect("validated: one root"))
+                }
+                (Some("vfat"), _, _) => Content::Esp,
+                _ => Content::Empty,
+            },
+        )
         .collect())
 }
 
 /// The smallest partition that holds a filesystem of this kind with this content.
-pub fn min_size(filesystem: Option<&str>, content: &Content, esp_files: &[(String, Vec<u8>)]) -> u64 {
+pub fn min_size(
+    filesystem: Option<&str>,
+    content: &Content,
+    esp_files: &[(String, Vec<u8>)],
+) -> u64 {
     match (filesystem, content) {
         (Some("ext4"), Content::Files(tree)) => eflow_ext4::min_size(tree),
         (Some("ext4"), _) => eflow_ext4::min_size(&Tree::new()),

@@ -22,8 +22,18 @@ pub fn repo() -> PathBuf {
 /// The reference image's guest Tree and its SOURCE_DATE_EPOCH. Packages come from the user's
 /// cache, else from the mirror of the host's apt sources.
 pub fn guest_tree() -> (Tree, i64) {
-    let plan = Plan::load(&repo().join("recipes/images/minimal.toml"))
+    let mut plan = Plan::load(&repo().join("recipes/images/minimal.toml"))
         .unwrap_or_else(|e| panic!("loading recipes/images/minimal.toml: {e}"));
+    // These tests boot the simple layout: the ESP and one read-write root that grows.
+    let parts = &mut plan.image.def.partitions;
+    parts.retain(|p| p.mount.as_deref() == Some("/") || p.filesystem.as_deref() == Some("vfat"));
+    let root = parts
+        .last_mut()
+        .expect("the reference image has a root partition");
+    root.read_only = false;
+    root.size = eflow_builder::stages::plan::Size::Rest;
+    root.margin = None;
+    root.grow = true;
     let fetcher = Fetcher::new(Cache::new(Cache::default_dir()), false, None, false);
     let tree = build::guest_tree(&plan, &fetcher, None, &|_| {})
         .unwrap_or_else(|e| panic!("the reference image's guest tree: {e}"));
@@ -38,7 +48,7 @@ pub fn root_guid() -> Guid {
 
 /// The reference image's kernel command line plus `extra`.
 pub fn cmdline(extra: &str) -> String {
-    format!("console=tty0 console=ttyS0,115200 rw eflow.panic=poweroff {extra}")
+    format!("console=tty0 console=ttyS0,115200 eflow.panic=poweroff {extra}")
 }
 
 /// Runs the boot stage on `tree` for the test disk.

@@ -105,8 +105,10 @@ fn boot(disk: &std::path::Path, name: &str) -> vm::BootOutcome {
     run.keep_log = Some(std::env::temp_dir().join(format!("eflow-boot-test-{name}.log")));
     let out = vm::boot(&run).expect("running QEMU");
     println!(
-        "{name}: ready={:?} root_size={:?} after {:.1} s",
-        out.ready, out.root_size, out.seconds
+        "{name}: ready={:?} root={:?} after {:.1} s",
+        out.ready,
+        out.mounted("/"),
+        out.seconds
     );
     out
 }
@@ -139,7 +141,7 @@ fn boots_to_ready_and_grows_root() {
         "no serial getty on ttyS0:\n{}",
         out.log
     );
-    let as_built = out.root_size.expect("no EFLOW-ROOT-SIZE line");
+    let as_built = out.mounted("/").expect("no EFLOW-FS line for /").size;
 
     let grow = 1u64 << 30;
     ok(Command::new("qemu-img").args([
@@ -155,7 +157,7 @@ fn boots_to_ready_and_grows_root() {
         "the grown guest did not report EFLOW-READY failed=0:\n{}",
         out.log
     );
-    let grown = out.root_size.expect("no EFLOW-ROOT-SIZE line");
+    let grown = out.mounted("/").expect("no EFLOW-FS line for /").size;
     assert!(
         grown >= as_built + grow - (64 << 20),
         "the root filesystem did not grow with the disk: {as_built} -> {grown} bytes\n{}",

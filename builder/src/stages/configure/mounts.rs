@@ -82,7 +82,10 @@ impl MountPlan {
             .flat_map(|p| p.overlays.iter())
             .map(|dir| Overlay {
                 dir: dir.clone(),
-                base: format!("{OVERLAY_DIR}/{}", dir.trim_start_matches('/').replace('/', "-")),
+                base: format!(
+                    "{OVERLAY_DIR}/{}",
+                    dir.trim_start_matches('/').replace('/', "-")
+                ),
             })
             .collect();
         MountPlan { mounts, overlays }
@@ -177,8 +180,15 @@ fn overlay_dirs(tree: &mut Tree, o: &Overlay, mtime: i64) -> Result<(), TreeErro
 /// systemd-repart grows the partition at every boot (idempotent) and the unit grows its
 /// filesystem online afterwards: systemd 252 starts no growfs job for a partition that the
 /// initramfs mounted.
-fn grow_units(tree: &mut Tree, p: &PartitionSection, mtime: i64) -> Result<(), super::ConfigureError> {
-    let mount = p.mount.as_deref().expect("validated: a growing partition is mounted");
+fn grow_units(
+    tree: &mut Tree,
+    p: &PartitionSection,
+    mtime: i64,
+) -> Result<(), super::ConfigureError> {
+    let mount = p
+        .mount
+        .as_deref()
+        .expect("validated: a growing partition is mounted");
     let repart_type = match p.kind.as_str() {
         partition::ROOT_TYPE => "root-x86-64",
         "linux-data" => "linux-generic",
@@ -209,7 +219,14 @@ fn grow_units(tree: &mut Tree, p: &PartitionSection, mtime: i64) -> Result<(), s
          [Install]\n\
          WantedBy=sysinit.target\n"
     );
-    write_file(tree, &format!("/etc/systemd/system/{GROWFS_UNIT}"), unit, 0o644, (0, 0), mtime)?;
+    write_file(
+        tree,
+        &format!("/etc/systemd/system/{GROWFS_UNIT}"),
+        unit,
+        0o644,
+        (0, 0),
+        mtime,
+    )?;
     units::enable(tree, &[GROWFS_UNIT.to_string()], mtime)?;
     Ok(())
 }
@@ -245,9 +262,15 @@ mod tests {
         assert_eq!(paths, ["/", "/var", "/var/log"]);
         let table = plan.initramfs_table();
         let lines: Vec<&str> = table.lines().collect();
-        assert!(lines[0].starts_with("mount ") && lines[0].ends_with(" /var ext4 rw"), "{table}");
+        assert!(
+            lines[0].starts_with("mount ") && lines[0].ends_with(" /var ext4 rw"),
+            "{table}"
+        );
         assert!(lines[1].ends_with(" /var/log ext4 rw"), "{table}");
-        assert_eq!(lines[3], "overlay /usr/local /var/lib/eflow/overlay/usr-local");
+        assert_eq!(
+            lines[3],
+            "overlay /usr/local /var/lib/eflow/overlay/usr-local"
+        );
     }
 
     #[test]
@@ -261,7 +284,13 @@ mod tests {
             base: "/var/lib/eflow/overlay/root".into(),
         };
         overlay_dirs(&mut t, &o, 3).unwrap();
-        assert_eq!(t.get("/var/lib/eflow/overlay/root/upper").unwrap().mode, 0o700);
-        assert_eq!(t.get("/var/lib/eflow/overlay/root/work").unwrap().mode, 0o700);
+        assert_eq!(
+            t.get("/var/lib/eflow/overlay/root/upper").unwrap().mode,
+            0o700
+        );
+        assert_eq!(
+            t.get("/var/lib/eflow/overlay/root/work").unwrap().mode,
+            0o700
+        );
     }
 }
