@@ -82,14 +82,22 @@ fn raw_and_vhdx_pass_independent_checks() {
     // GPT: sgdisk finds no problem; sfdisk shows the planned layout.
     let out = ok(Command::new("sgdisk").arg("-v").arg(&raw));
     assert!(String::from_utf8_lossy(&out.stdout).contains("No problems found"));
+    // The EFLOW layout: ESP, a content-sized root, the log partition, the data partition
+    // taking the rest of the disk.
     let parts = partitions(&raw);
-    assert_eq!(parts.len(), 2);
+    let names: Vec<&str> = parts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["esp", "root", "log", "data"]);
     assert_eq!(parts[0].type_guid, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B");
-    assert_eq!(parts[0].name, "esp");
     assert_eq!(parts[0].start, 1 << 20);
     assert_eq!(parts[0].size, 128 << 20);
     assert_eq!(parts[1].type_guid, "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709");
-    assert_eq!(parts[1].name, "root");
+    assert_eq!(parts[2].type_guid, "0FC63DAF-8483-4772-8E79-3D69D8477DE4");
+    assert_eq!(parts[2].size, 256 << 20);
+    assert_eq!(parts[3].type_guid, "4D21B016-B534-45C2-A9FB-5C16E091FD2D");
+    assert!(
+        parts[3].start + parts[3].size > (2 << 30) - (2 << 20),
+        "data takes the rest"
+    );
     assert_eq!(std::fs::metadata(&raw).unwrap().len(), 2 << 30);
     for p in &parts {
         assert_eq!(p.start % (1 << 20), 0, "1 MiB aligned");
@@ -98,21 +106,27 @@ fn raw_and_vhdx_pass_independent_checks() {
     let allocated = std::fs::metadata(&raw).unwrap().blocks() * 512;
     assert!(allocated < 1 << 30, "raw disk allocates {allocated} bytes");
 
-    // ESP and root filesystems.
+    // The ESP; each ext4 filesystem passes e2fsck and is unpacked at its mount point, so
+    // that together they must hold exactly the rootfs tarball's files (both written from one
+    // Tree): compared through debugfs rdump and GNU tar, path by path.
     let esp = dir.path().join("esp.img");
     copy_range(&raw, parts[0].start, parts[0].size, &esp);
     ok(Command::new("fsck.vfat").arg("-n").arg(&esp));
-    let root = dir.path().join("root.img");
-    copy_range(&raw, parts[1].start, parts[1].size, &root);
-    ok(Command::new("e2fsck").arg("-fn").arg(&root));
-
-    // The ext4 root holds exactly the rootfs tarball's files (both written from one Tree):
-    // compared through debugfs rdump and GNU tar, path by path.
     let from_ext4 = dir.path().join("ext4");
     let from_tar = dir.path().join("tar");
     std::fs::create_dir_all(&from_ext4).unwrap();
     std::fs::create_dir_all(&from_tar).unwrap();
-    debugfs(&root, &format!("rdump / {}", from_ext4.display()));
+    let mut images = Vec::new();
+    for (part, mount) in [(&parts[1], ""), (&parts[3], "var"), (&parts[2], "var/log")] {
+        let img = dir.path().join(format!("{}.img", part.name));
+        copy_range(&raw, part.start, part.size, &img);
+        ok(Command::new("e2fsck").arg("-fn").arg(&img));
+        debugfs(
+            &img,
+            &format!("rdump / {}", from_ext4.join(mount).display()),
+        );
+        images.push((img, mount));
+    }
     ok(Command::new("tar")
         .arg("-xpf")
         .arg(dir.path().join("minimal.rootfs.tar"))
@@ -120,7 +134,14 @@ fn raw_and_vhdx_pass_independent_checks() {
         .arg("-C")
         .arg(&from_tar));
     let mut a = walk(&from_ext4);
-    a.remove("lost+found");
+    for (_, mount) in &images {
+        a.remove(
+            &Path::new(mount)
+                .join("lost+found")
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
     let b = walk(&from_tar);
     let only_ext4: Vec<_> = a.keys().filter(|k| !b.contains_key(*k)).collect();
     let only_tar: Vec<_> = b.keys().filter(|k| !a.contains_key(*k)).collect();
@@ -134,7 +155,17 @@ fn raw_and_vhdx_pass_independent_checks() {
         "the image has setuid, setgid and sticky entries: {special:?}"
     );
     for (path, mode) in special.iter().map(|s| s.split_once(' ').unwrap()) {
-        let text = debugfs(&root, &format!("stat /{path}"));
+        // The filesystem holding the path: the deepest mount point above it.
+        let (img, mount) = images
+            .iter()
+            .filter(|(_, m)| m.is_empty() || path == *m || path.starts_with(&format!("{m}/")))
+            .max_by_key(|(_, m)| m.len())
+            .unwrap();
+        let inside = path
+            .strip_prefix(mount)
+            .unwrap_or(path)
+            .trim_start_matches('/');
+        let text = debugfs(img, &format!("stat /{inside}"));
         assert!(
             text.contains(&format!("Mode:  0{mode}")),
             "{path}: tar mode {mode}, debugfs says {}",
