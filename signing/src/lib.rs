@@ -47,7 +47,7 @@ pub use key_file::{
 };
 pub use manifest::{
     FileDigest, ImageIdentity, InputDigests, Manifest, ManifestError, OutputFile, PackageRecord,
-    PackageSource, RecipeDigest, MANIFEST_FORMAT,
+    PackageSource, PartitionRecord, RecipeDigest, MANIFEST_FORMAT,
 };
 pub use public_key::{KeyId, PublicKey};
 pub use sbom::{iso8601_utc, spdx_sbom, spdx_sbom_json, SbomInput, SbomPackage};

@@ -59,6 +59,33 @@ pub struct OutputFile {
     pub sha256: String,
 }
 
+/// One partition of the disk outputs (raw and VHDX share one layout).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionRecord {
+    /// Position in the partition table, from 1.
+    pub number: u32,
+    /// GPT partition name (the definition's label).
+    pub label: String,
+    /// GPT type GUID.
+    pub type_guid: String,
+    /// GPT unique partition GUID (PARTUUID).
+    pub partuuid: String,
+    /// Byte offset on the disk.
+    pub offset: u64,
+    /// Size in bytes as built (a growing partition grows later).
+    pub size: u64,
+    /// `ext4`, `vfat`, or absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filesystem: Option<String>,
+    /// Where the guest mounts it, if anywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount: Option<String>,
+    /// Mounted read-only.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
 /// Where a package came from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,6 +164,9 @@ pub struct Manifest {
     pub recipes: Vec<RecipeDigest>,
     /// Other inputs.
     pub inputs: InputDigests,
+    /// The partitions of the disk outputs, in table order (none for a tar-only build).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<PartitionRecord>,
 }
 
 /// Whether `s` is a SHA-256 in lower-case hex.
@@ -321,6 +351,17 @@ mod tests {
                     },
                 ],
             },
+            partitions: vec![PartitionRecord {
+                number: 1,
+                label: "root".into(),
+                type_guid: "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709".into(),
+                partuuid: "0133e3bb-a697-4105-959d-8057f2db4812".into(),
+                offset: 1 << 20,
+                size: 1 << 30,
+                filesystem: Some("ext4".into()),
+                mount: Some("/".into()),
+                read_only: true,
+            }],
         }
     }
 

@@ -148,7 +148,7 @@ fn human(r: &Report) -> String {
             "\nPartition table: GPT, disk GUID {}\n",
             t.disk_guid
         ));
-        let rows: Vec<[String; 7]> = t
+        let rows: Vec<[String; 8]> = t
             .partitions
             .iter()
             .map(|p| {
@@ -160,6 +160,7 @@ fn human(r: &Report) -> String {
                     p.partuuid.clone(),
                     p.start.to_string(),
                     p.size.to_string(),
+                    p.mount.clone().unwrap_or_default(),
                 ]
             })
             .collect();
@@ -171,6 +172,7 @@ fn human(r: &Report) -> String {
             "PARTUUID",
             "START",
             "SIZE",
+            "MOUNT",
         ];
         let mut w: Vec<usize> = head.iter().map(|h| h.len()).collect();
         for r in &rows {
@@ -182,7 +184,7 @@ fn human(r: &Report) -> String {
             let mut l = String::from(" ");
             for (i, c) in cells.iter().enumerate() {
                 // Numbers right-aligned, text left-aligned.
-                if i == 0 || i >= 5 {
+                if i == 0 || i == 5 || i == 6 {
                     let _ = write!(l, " {:>1$}", c, w[i]);
                 } else {
                     let _ = write!(l, " {:<1$}", c, w[i]);

@@ -106,6 +106,31 @@ fn raw_and_vhdx_pass_independent_checks() {
     let allocated = std::fs::metadata(&raw).unwrap().blocks() * 512;
     assert!(allocated < 1 << 30, "raw disk allocates {allocated} bytes");
 
+    // The manifest lists the same partitions, with where the guest mounts them.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("minimal.manifest.json")).unwrap())
+            .unwrap();
+    let listed: Vec<(String, u64, u64, String, bool)> = manifest["partitions"]
+        .as_array()
+        .expect("the manifest lists the partitions")
+        .iter()
+        .map(|p| {
+            (
+                p["label"].as_str().unwrap().to_string(),
+                p["offset"].as_u64().unwrap(),
+                p["size"].as_u64().unwrap(),
+                p["mount"].as_str().unwrap_or("-").to_string(),
+                p["read_only"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let expect: Vec<(String, u64, u64, String, bool)> = parts
+        .iter()
+        .zip(["-", "/", "/var/log", "/var"])
+        .map(|(p, m)| (p.name.clone(), p.start, p.size, m.to_string(), m == "/"))
+        .collect();
+    assert_eq!(listed, expect);
+
     // The ESP; each ext4 filesystem passes e2fsck and is unpacked at its mount point, so
     // that together they must hold exactly the rootfs tarball's files (both written from one
     // Tree): compared through debugfs rdump and GNU tar, path by path.

@@ -139,6 +139,7 @@ pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, Bui
         &plan,
         &tree,
         &files,
+        disk.as_ref().map(|(d, _, _)| d),
         &opts.out_dir,
         opts.sign_key.as_deref(),
     )?;

@@ -158,6 +158,9 @@ pub struct PartitionReport {
     pub attributes: u64,
     /// What the partition holds, when recognized.
     pub filesystem: Option<FsReport>,
+    /// Where the guest mounts it: `/` for the ext4 holding /etc/fstab, else from that fstab's
+    /// `PARTUUID=` lines.
+    pub mount: Option<String>,
 }
 
 /// The partition table.
@@ -219,6 +222,37 @@ fn filesystem(
     }))
 }
 
+/// Fills in each partition's mount point from the root filesystem's /etc/fstab. A partition
+/// whose ext4 cannot be read, or a disk without fstab, just shows none.
+fn mount_points(disk: &mut DiskReader, partitions: &mut [PartitionReport]) {
+    let fstab = partitions.iter().enumerate().find_map(|(i, p)| {
+        if !matches!(p.filesystem, Some(FsReport::Ext4(_))) {
+            return None;
+        }
+        let mut fs = eflow_ext4::Ext4Reader::open(disk.slice(p.start, p.size)).ok()?;
+        let bytes = fs.read_file("/etc/fstab").ok()?;
+        Some((i, String::from_utf8_lossy(&bytes).into_owned()))
+    });
+    let Some((root, fstab)) = fstab else { return };
+    partitions[root].mount = Some("/".into());
+    for line in fstab.lines().map(str::trim).filter(|l| !l.starts_with('#')) {
+        let mut f = line.split_whitespace();
+        let (Some(spec), Some(target)) = (f.next(), f.next()) else {
+            continue;
+        };
+        let Some(uuid) = spec.strip_prefix("PARTUUID=") else {
+            continue;
+        };
+        if let Some(p) = partitions
+            .iter_mut()
+            .find(|p| p.partuuid.eq_ignore_ascii_case(uuid))
+        {
+            // fstab escapes spaces as \040.
+            p.mount = Some(target.replace("\\040", " "));
+        }
+    }
+}
+
 /// Whether a GPT error means "there is no GPT here" rather than "a GPT is damaged": the
 /// protective MBR or the primary header signature is missing, or the disk is too small.
 fn no_gpt_at_all(e: &eflow_gpt::GptError, disk: &mut DiskReader) -> bool {
@@ -269,8 +303,10 @@ pub fn inspect(path: &Path) -> Result<Report, InspectError> {
                     size: p.size(),
                     attributes: p.attributes,
                     filesystem: filesystem(&mut disk, p.offset(), p.size(), &where_, problems),
+                    mount: None,
                 });
             }
+            mount_points(&mut disk, &mut partitions);
             report.partition_table = Some(TableReport {
                 kind: "gpt",
                 disk_guid: gpt.disk_guid.to_string(),

@@ -114,6 +114,25 @@ impl DiskPlan {
         })
     }
 
+    /// The partitions as the manifest lists them.
+    pub fn records(&self) -> Vec<eflow_signing::PartitionRecord> {
+        self.partitions
+            .iter()
+            .zip(1..)
+            .map(|(p, number)| eflow_signing::PartitionRecord {
+                number,
+                label: p.label.clone(),
+                type_guid: p.type_guid.to_string(),
+                partuuid: p.partuuid.to_string(),
+                offset: p.offset,
+                size: p.size,
+                filesystem: p.filesystem.clone(),
+                mount: p.mount.clone(),
+                read_only: p.read_only,
+            })
+            .collect()
+    }
+
     /// The partition table.
     pub fn gpt(&self) -> Gpt {
         Gpt {

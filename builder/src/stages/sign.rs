@@ -85,6 +85,8 @@ pub struct ReleaseInput {
     pub recipes: Vec<RecipeDigest>,
     /// Digests of the image definition, lockfile and guest-rootfs files.
     pub inputs: InputDigests,
+    /// The disk outputs' partitions (empty when only a tar is built).
+    pub partitions: Vec<eflow_signing::PartitionRecord>,
     /// Outputs written into the output directory: file name and digests.
     pub outputs: Vec<(String, Digests)>,
     /// Package name to the text of its Debian copyright file, for declared licenses.
@@ -113,10 +115,12 @@ pub fn stage(
     plan: &Plan,
     tree: &Tree,
     outputs: &[Staged],
+    disk: Option<&crate::stages::disk::DiskPlan>,
     out_dir: &Path,
     key: Option<&SecretKey>,
 ) -> Result<StagedRelease, ReleaseError> {
-    let input = release_input(plan, tree, outputs)?;
+    let mut input = release_input(plan, tree, outputs)?;
+    input.partitions = disk.map(|d| d.records()).unwrap_or_default();
     stage_release(&input, out_dir, key)
 }
 
@@ -213,6 +217,7 @@ pub fn release_input(
         .collect();
 
     Ok(ReleaseInput {
+        partitions: Vec::new(),
         image_name: img.name.clone(),
         image_version: img.version.clone(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -293,6 +298,7 @@ pub fn stage_release(
         packages: input.packages.clone(),
         recipes: input.recipes.clone(),
         inputs: input.inputs.clone(),
+        partitions: input.partitions.clone(),
     };
     let manifest_text = manifest.to_json()?;
     let manifest_path = out_dir.join(format!("{}.manifest.json", input.image_name));
@@ -533,6 +539,7 @@ Upstream-Name: hello\n\nFiles: *\nCopyright: 2020 Someone\nLicense: GPL-3+\n";
     fn sample(dir: &Path) -> ReleaseInput {
         std::fs::write(dir.join("demo.raw"), b"raw disk bytes").unwrap();
         ReleaseInput {
+            partitions: Vec::new(),
             image_name: "demo".into(),
             image_version: "1.0.0".into(),
             tool_version: "0.1.0".into(),
