@@ -184,6 +184,11 @@ pub fn outcome(cmd: &mut Command) -> Outcome {
     run(cmd).into()
 }
 
+/// [`ok`] as an [`Outcome`], for tools whose answer may be on either stream (qemu-img).
+pub fn ok_outcome(cmd: &mut Command) -> Outcome {
+    ok(cmd).into()
+}
+
 /// A child killed and reaped when dropped, so a failing test leaves no VM or daemon behind.
 #[derive(Debug)]
 pub struct KillOnDrop(pub Child);

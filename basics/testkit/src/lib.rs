@@ -13,8 +13,8 @@ mod fixture;
 mod fuzz;
 
 pub use command::{
-    ok, ok_stdout, ok_with_input, outcome, require_tool, require_tools, run, run_with_input,
-    KillOnDrop, Outcome,
+    ok, ok_outcome, ok_stdout, ok_with_input, outcome, require_tool, require_tools, run,
+    run_with_input, KillOnDrop, Outcome,
 };
 pub use disk::{copy_range, extract_partition, partition, partitions, Partition};
 pub use fixture::{damaged_copies, flip_byte, path_str, pseudo_random, sha256sum, sparse_file};

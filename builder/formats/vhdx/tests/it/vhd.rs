@@ -1,10 +1,8 @@
 //! The fixed VHD writer judged by qemu-img's vpc driver and libvhdi's vhdiinfo.
 
-mod common;
-
 use std::fs::File;
 
-use common::*;
+use crate::common::*;
 use eflow_extents::RawFile;
 use eflow_vhdx::{write_vhd_fixed, VhdOptions};
 
@@ -15,7 +13,7 @@ fn fixed_vhd_read_by_qemu_and_libvhdi() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("d.raw");
     let size = 130 * MIB;
-    make_raw(
+    sparse_file(
         &raw,
         size,
         &[
@@ -33,11 +31,11 @@ fn fixed_vhd_read_by_qemu_and_libvhdi() {
     let s = write_vhd_fixed(&mut src, &mut File::create(&vhd).unwrap(), &opts).unwrap();
     assert_eq!(s.file_size, size + 512);
     let (v, r) = (vhd.to_str().unwrap(), raw.to_str().unwrap());
-    let info = run("qemu-img", &["info", "-f", "vpc", v]);
+    let info = tool("qemu-img", &["info", "-f", "vpc", v]);
     assert!(info.contains(&format!("({size} bytes)")), "{info}");
-    let cmp = run("qemu-img", &["compare", "-f", "vpc", "-F", "raw", v, r]);
+    let cmp = tool("qemu-img", &["compare", "-f", "vpc", "-F", "raw", v, r]);
     assert!(cmp.contains("Images are identical"), "{cmp}");
-    let info = run("vhdiinfo", &[v]);
+    let info = tool("vhdiinfo", &[v]);
     assert!(info.contains("VHD (version 1)"), "{info}");
     assert!(info.contains("Disk type\t\t: Fixed"), "{info}");
     assert!(info.contains(&format!("({size} bytes)")), "{info}");
@@ -52,7 +50,7 @@ fn fixed_vhd_read_by_qemu_and_libvhdi() {
 fn size_not_whole_mib_refused() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("odd.raw");
-    make_raw(&raw, 10 * MIB + 512, &[]);
+    sparse_file::<&[u8]>(&raw, 10 * MIB + 512, &[]);
     let mut src = RawFile::new(File::open(&raw).unwrap()).unwrap();
     let e = write_vhd_fixed(
         &mut src,

@@ -2,12 +2,10 @@
 //! content ([`DiskReader`]), streamed sparsely through a writer, the result judged by
 //! qemu-img; and files qemu-img wrote read back through the same container view.
 
-mod common;
-
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 
-use common::*;
+use crate::common::*;
 use eflow_extents::{write_raw, Progressed, RawFile};
 use eflow_vhdx::{
     detect, write, write_vhd_fixed, Container, DiskFormat, DiskReader, Options, Reader, VhdOptions,
@@ -23,7 +21,7 @@ fn open(p: &std::path::Path) -> DiskReader {
 fn raw_vhdx_raw_with_progress() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("a.raw");
-    make_raw(&raw, 12 * MIB, &[(MIB + 7, pseudo_random(1, 3 << 20))]);
+    sparse_file(&raw, 12 * MIB, &[(MIB + 7, pseudo_random(1, 3 << 20))]);
     let vhdx = d.path().join("a.vhdx");
 
     let disk = open(&raw);
@@ -63,7 +61,7 @@ fn raw_vhdx_raw_with_progress() {
     let written = write_raw(&mut src, &mut File::create(&back).unwrap()).unwrap();
     // Only the 4 KiB pieces holding data are written: 3 MiB not aligned to them, not 12 MiB.
     assert_eq!(written, (3 << 20) + 4096);
-    let cmp = run(
+    let cmp = tool(
         "qemu-img",
         &[
             "compare",
@@ -82,7 +80,7 @@ fn raw_vhdx_raw_with_progress() {
 fn fixed_vhd_through_the_container_view() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("a.raw");
-    make_raw(&raw, 6 * MIB, &[(5 * MIB - 3, pseudo_random(2, 9000))]);
+    sparse_file(&raw, 6 * MIB, &[(5 * MIB - 3, pseudo_random(2, 9000))]);
     let vhd = d.path().join("a.vhd");
     let mut src = open(&raw).into_sparse().unwrap();
     write_vhd_fixed(
@@ -91,7 +89,7 @@ fn fixed_vhd_through_the_container_view() {
         &VhdOptions::default(),
     )
     .unwrap();
-    let cmp = run(
+    let cmp = tool(
         "qemu-img",
         &[
             "compare",
@@ -134,7 +132,7 @@ fn fixed_vhd_through_the_container_view() {
 fn vhdx_written_by_qemu_reads_as_its_raw() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("a.raw");
-    make_raw(
+    sparse_file(
         &raw,
         40 * MIB,
         &[
@@ -150,7 +148,7 @@ fn vhdx_written_by_qemu_reads_as_its_raw() {
         // No .vhdx extension: the container is recognized by content.
         let q = d.path().join(format!("q{i}.img"));
         let (r, qs) = (raw.to_str().unwrap(), q.to_str().unwrap());
-        run(
+        tool(
             "qemu-img",
             &["convert", "-f", "raw", "-O", "vhdx", "-o", opts, r, qs],
         );
@@ -168,7 +166,7 @@ fn vhdx_written_by_qemu_reads_as_its_raw() {
 fn bad_inputs_are_errors() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("odd.raw");
-    make_raw(&raw, MIB + 100, &[]);
+    sparse_file::<&[u8]>(&raw, MIB + 100, &[]);
     // Not a whole number of sectors: the writer refuses.
     let mut src = RawFile::new(File::open(&raw).unwrap()).unwrap();
     let out = d.path().join("odd.vhdx");

@@ -1,12 +1,10 @@
 //! The reader on files written by QEMU (`qemu-img convert -O vhdx`, `qemu-io` writes): it must
 //! yield the same bytes as qemu-img's own conversion to raw.
 
-mod common;
-
 use std::fs::File;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use eflow_extents::{write_raw, SparseRead};
 use eflow_vhdx::Reader;
 
@@ -25,7 +23,7 @@ fn read_and_compare(dir: &Path, vhdx: &Path) -> eflow_vhdx::Info {
         theirs.to_str().unwrap(),
         ours.to_str().unwrap(),
     );
-    run("qemu-img", &["convert", "-f", "vhdx", "-O", "raw", v, t]);
+    tool("qemu-img", &["convert", "-f", "vhdx", "-O", "raw", v, t]);
     assert_eq!(
         std::fs::metadata(&ours).unwrap().len(),
         std::fs::metadata(&theirs).unwrap().len()
@@ -34,14 +32,14 @@ fn read_and_compare(dir: &Path, vhdx: &Path) -> eflow_vhdx::Info {
         std::fs::read(&ours).unwrap() == std::fs::read(&theirs).unwrap(),
         "{v}: bytes differ"
     );
-    let cmp = run("qemu-img", &["compare", "-f", "raw", "-F", "raw", o, t]);
+    let cmp = tool("qemu-img", &["compare", "-f", "raw", "-F", "raw", o, t]);
     assert!(cmp.contains("identical"), "{cmp}");
     info
 }
 
 fn source(dir: &Path) -> std::path::PathBuf {
     let raw = dir.join("src.raw");
-    make_raw(
+    sparse_file(
         &raw,
         70 * MIB + 512,
         &[
@@ -61,7 +59,7 @@ fn reads_qemu_img_convert_output() {
     for sub in ["dynamic", "fixed"] {
         for bs in ["1M", "8M", "32M"] {
             let v = d.path().join(format!("q-{sub}-{bs}.vhdx"));
-            run(
+            tool(
                 "qemu-img",
                 &[
                     "convert",
@@ -83,7 +81,7 @@ fn reads_qemu_img_convert_output() {
             );
             assert_eq!(info.fixed, sub == "fixed");
             // And the bytes equal the original.
-            let cmp = run(
+            let cmp = tool(
                 "qemu-img",
                 &[
                     "compare",
@@ -105,11 +103,11 @@ fn reads_qemu_img_create_and_qemu_io_writes() {
     let d = tempfile::tempdir().unwrap();
     let v = d.path().join("c.vhdx");
     let vs = v.to_str().unwrap();
-    run("qemu-img", &["create", "-f", "vhdx", vs, "100M"]);
+    tool("qemu-img", &["create", "-f", "vhdx", vs, "100M"]);
     let info = read_and_compare(d.path(), &v);
     assert_eq!(info.blocks.fully_present, 0);
     // qemu-io opens read-write: its BAT updates go through the log, then get flushed.
-    run(
+    tool(
         "qemu-io",
         &[
             "-f",
@@ -136,7 +134,7 @@ fn random_access_matches_the_raw_disk() {
     let raw = source(d.path());
     let original = std::fs::read(&raw).unwrap();
     let v = d.path().join("q.vhdx");
-    run(
+    tool(
         "qemu-img",
         &[
             "convert",
@@ -190,7 +188,7 @@ fn replays_the_log_of_a_crashed_writer() {
     let d = tempfile::tempdir().unwrap();
     let v = d.path().join("a.vhdx");
     let vs = v.to_str().unwrap();
-    run(
+    tool(
         "qemu-img",
         &["create", "-f", "vhdx", "-o", "block_size=1M", vs, "64M"],
     );
@@ -264,7 +262,7 @@ fn replays_the_log_of_a_crashed_writer() {
     );
     let q = d.path().join("qemu-replayed.vhdx");
     std::fs::write(&q, &crashed).unwrap();
-    run(
+    tool(
         "qemu-img",
         &["check", "-r", "all", "-f", "vhdx", q.to_str().unwrap()],
     );

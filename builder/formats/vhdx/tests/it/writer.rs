@@ -1,12 +1,10 @@
 //! The writer judged by tools nobody here wrote: qemu-img (check, compare, convert) and
 //! libvhdi's vhdiinfo, on disks made in the test from sparse raw files.
 
-mod common;
-
 use std::fs::File;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use eflow_extents::RawFile;
 use eflow_vhdx::{write, Kind, Options, Reader, Summary};
 
@@ -45,7 +43,7 @@ fn convert_and_check(dir: &Path, name: &str, raw: &Path, size: u64, o: &Options)
 fn empty_disk() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("empty.raw");
-    make_raw(&raw, 64 * MIB, &[]);
+    sparse_file::<&[u8]>(&raw, 64 * MIB, &[]);
     let s = convert_and_check(d.path(), "empty", &raw, 64 * MIB, &Options::default());
     assert_eq!(s.blocks_present, 0);
     assert_eq!(s.file_size, 4 * MIB, "only the fixed structures");
@@ -55,7 +53,7 @@ fn empty_disk() {
 fn all_data() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("full.raw");
-    make_raw(&raw, 8 * MIB, &[(0, pseudo_random(1, 8 << 20))]);
+    sparse_file(&raw, 8 * MIB, &[(0, pseudo_random(1, 8 << 20))]);
     let s = convert_and_check(d.path(), "full", &raw, 8 * MIB, &Options::default());
     assert_eq!(s.blocks_present, 8);
 }
@@ -75,7 +73,7 @@ fn alternating_data_and_zero_blocks() {
     }
     // A block with just a few bytes of data at its end.
     pieces.push((17 * MIB - 3, vec![1, 2, 3]));
-    make_raw(&raw, 20 * MIB, &pieces);
+    sparse_file(&raw, 20 * MIB, &pieces);
     let s = convert_and_check(d.path(), "alt", &raw, 20 * MIB, &Options::default());
     assert_eq!(s.blocks_present, 9);
 }
@@ -85,7 +83,7 @@ fn size_not_a_multiple_of_the_block_size() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("odd.raw");
     let size = 9 * MIB + 3 * 512;
-    make_raw(
+    sparse_file(
         &raw,
         size,
         &[
@@ -105,7 +103,7 @@ fn size_not_a_multiple_of_the_block_size() {
 fn size_not_a_multiple_of_the_logical_sector_is_refused() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("bad.raw");
-    make_raw(&raw, MIB + 512, &[]);
+    sparse_file::<&[u8]>(&raw, MIB + 512, &[]);
     let mut src = RawFile::new(File::open(&raw).unwrap()).unwrap();
     let mut out = File::create(d.path().join("bad.vhdx")).unwrap();
     let e = write(
@@ -122,7 +120,7 @@ fn more_than_4_gib_mostly_sparse() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("big.raw");
     let size = 5 * 1024 * MIB + 512;
-    make_raw(
+    sparse_file(
         &raw,
         size,
         &[
@@ -142,7 +140,7 @@ fn bat_larger_than_one_mib() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("huge.raw");
     let size = 130u64 << 30;
-    make_raw(
+    sparse_file(
         &raw,
         size,
         &[
@@ -170,7 +168,7 @@ fn several_block_sizes() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("bs.raw");
     let size = 300 * MIB;
-    make_raw(
+    sparse_file(
         &raw,
         size,
         &[
@@ -198,7 +196,7 @@ fn sectors_4096() {
     // BAT layout is the same for both chunk ratios).
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("4k.raw");
-    make_raw(
+    sparse_file(
         &raw,
         32 * MIB,
         &[(5 * MIB + 4096, pseudo_random(11, 1 << 20))],
@@ -208,7 +206,7 @@ fn sectors_4096() {
     let o = opts(Kind::Dynamic, 1 << 20, 4096, 4096);
     let s = write(&mut src, &mut File::create(&vhdx).unwrap(), &o).unwrap();
     assert_eq!(s.blocks_present, 2);
-    let info = run("vhdiinfo", &[vhdx.to_str().unwrap()]);
+    let info = tool("vhdiinfo", &[vhdx.to_str().unwrap()]);
     assert!(info.contains("(33554432 bytes)"), "{info}");
     assert!(info.contains("Bytes per sector\t: 4096 bytes"), "{info}");
     let mut bytes = std::fs::read(&vhdx).unwrap();
@@ -236,7 +234,7 @@ fn sectors_4096() {
 fn fixed_disk() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("fixed.raw");
-    make_raw(&raw, 24 * MIB, &[(3 * MIB, pseudo_random(12, 5 << 20))]);
+    sparse_file(&raw, 24 * MIB, &[(3 * MIB, pseudo_random(12, 5 << 20))]);
     let s = convert_and_check(
         d.path(),
         "fixed",
@@ -245,7 +243,7 @@ fn fixed_disk() {
         &opts(Kind::Fixed, 8 << 20, 512, 4096),
     );
     assert_eq!(s.blocks_present, 3);
-    let info = run("vhdiinfo", &[d.path().join("fixed.vhdx").to_str().unwrap()]);
+    let info = tool("vhdiinfo", &[d.path().join("fixed.vhdx").to_str().unwrap()]);
     assert!(info.contains("Disk type\t\t: Fixed"), "{info}");
 }
 
@@ -253,7 +251,7 @@ fn fixed_disk() {
 fn reproducible() {
     let d = tempfile::tempdir().unwrap();
     let raw = d.path().join("r.raw");
-    make_raw(&raw, 16 * MIB, &[(2 * MIB, pseudo_random(13, 3 << 20))]);
+    sparse_file(&raw, 16 * MIB, &[(2 * MIB, pseudo_random(13, 3 << 20))]);
     for kind in [Kind::Dynamic, Kind::Fixed] {
         let mut outs = Vec::new();
         for i in 0..2 {

@@ -2,13 +2,11 @@
 //! hand-made inconsistencies. The reader must return an error naming the problem (or, where
 //! the damage hits a redundant copy or an ignored field, read the disk correctly), never panic.
 
-mod common;
-
 use std::fs::File;
 use std::io::Cursor;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use eflow_extents::{read_all, Bytes, Layout, Segment, SparseRead};
 use eflow_vhdx::{write, Error, Options, Reader};
 
