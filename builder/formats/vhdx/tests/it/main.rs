@@ -4,6 +4,7 @@ mod common;
 
 mod convert;
 mod corrupt;
+mod fuzz_regressions;
 mod reader;
 mod vhd;
 mod writer;
