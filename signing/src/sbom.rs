@@ -567,25 +567,13 @@ Files: x.c\nCopyright: 2003 C\nLicense: GPL-2+ with OpenSSL exception\n";
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("eflow.spdx.json");
         std::fs::write(&path, spdx_sbom_json(&sample_input())).unwrap();
-        let out = std::process::Command::new(pyspdxtools())
-            .arg("-i")
-            .arg(&path)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run `{}` ({e}): install the SPDX validator with `pip install spdx-tools`",
-                    pyspdxtools()
-                )
-            });
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        let out = eflow_testkit::outcome(
+            std::process::Command::new(pyspdxtools())
+                .arg("-i")
+                .arg(&path),
         );
-        assert!(
-            out.status.success(),
-            "pyspdxtools rejected the SBOM:\n{text}"
-        );
+        let text = out.all();
+        assert!(out.success(), "pyspdxtools rejected the SBOM:\n{text}");
         assert!(
             !text.contains("ERROR") && !text.to_lowercase().contains("invalid"),
             "{text}"

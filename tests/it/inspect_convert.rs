@@ -10,7 +10,10 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use eflow_testkit::{flip_byte, ok_outcome, ok_stdout, path_str as s, pseudo_random, run};
 use serde_json::Value;
+
+use crate::util::eflow;
 
 const MIB: u64 = 1 << 20;
 const DISK_SIZE: u64 = 96 * MIB;
@@ -24,64 +27,19 @@ const ROOT_GUID: &str = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
 const EXT4_UUID: &str = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9";
 const ROOT_TYPE: &str = "4f68bce3-e8cd-4db1-96e7-fbcaf984b709";
 
-/// Runs an external tool; fails the test naming the tool when it is missing or fails.
+/// Runs an external tool, requiring success; both streams as text.
 fn tool(name: &str, args: &[&str]) -> String {
-    let out = Command::new(name).args(args).output().unwrap_or_else(|e| {
-        panic!(
-            "cannot run `{name}` ({e}): install it (gdisk, fdisk, e2fsprogs, dosfstools, \
-             mtools, qemu-utils, diffutils)"
-        )
-    });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "`{name} {}` failed: {text}",
-        args.join(" ")
-    );
-    text
+    ok_outcome(Command::new(name).args(args)).all()
 }
 
-/// Runs our binary.
+/// Runs our binary (with the tests' cache, no signing environment).
 fn ours(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eflow-image"))
-        .args(args)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .expect("the eflow-image binary runs")
+    run(eflow().args(args))
 }
 
 /// Runs our binary and expects success; returns stdout.
 fn ours_ok(args: &[&str]) -> String {
-    let o = ours(args);
-    assert!(
-        o.status.success(),
-        "eflow-image {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// Deterministic pseudo-random bytes.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        v.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    v.truncate(len);
-    v
+    ok_stdout(eflow().args(args))
 }
 
 /// Copies the non-zero 64 KiB pieces of `image` into `disk` at `offset` (keeps it sparse).
@@ -139,7 +97,7 @@ fn make_disk(dir: &Path) -> PathBuf {
         ],
     );
     let boot = dir.join("BOOTX64.EFI");
-    std::fs::write(&boot, noise(7, 300_000)).unwrap();
+    std::fs::write(&boot, pseudo_random(7, 300_000)).unwrap();
     let cfg = dir.join("grub.cfg");
     std::fs::write(&cfg, b"set timeout=0\n").unwrap();
     let img = format!("{}", esp.display());
@@ -151,7 +109,7 @@ fn make_disk(dir: &Path) -> PathBuf {
     let tree = dir.join("tree");
     std::fs::create_dir_all(tree.join("etc")).unwrap();
     std::fs::write(tree.join("etc/hostname"), b"eflow\n").unwrap();
-    std::fs::write(tree.join("big.bin"), noise(9, 3 << 20)).unwrap();
+    std::fs::write(tree.join("big.bin"), pseudo_random(9, 3 << 20)).unwrap();
     let root = dir.join("root.img");
     File::create(&root).unwrap().set_len(ROOT_SIZE).unwrap();
     tool(
@@ -474,14 +432,6 @@ fn fails_cleanly(args: &[&str], want: &str) {
     );
 }
 
-fn flip(path: &Path, offset: u64) {
-    let f = File::options().read(true).write(true).open(path).unwrap();
-    let mut b = [0u8; 1];
-    f.read_exact_at(&mut b, offset).unwrap();
-    b[0] ^= 0x40;
-    f.write_all_at(&b, offset).unwrap();
-}
-
 #[test]
 fn damaged_inputs_fail_cleanly_and_leave_no_output() {
     let d = tempfile::tempdir().unwrap();
@@ -512,15 +462,15 @@ fn damaged_inputs_fail_cleanly_and_leave_no_output() {
         ),
         (
             variant("headers.vhdx", &good, &|p| {
-                flip(p, 64 * 1024 + 20);
-                flip(p, 128 * 1024 + 20);
+                flip_byte(p, 64 * 1024 + 20, 0x40);
+                flip_byte(p, 128 * 1024 + 20, 0x40);
             }),
             "neither header is valid",
         ),
         (
             variant("regions.vhdx", &good, &|p| {
-                flip(p, 192 * 1024 + 40);
-                flip(p, 256 * 1024 + 40);
+                flip_byte(p, 192 * 1024 + 40, 0x40);
+                flip_byte(p, 256 * 1024 + 40, 0x40);
             }),
             "region tables",
         ),
@@ -540,7 +490,7 @@ fn damaged_inputs_fail_cleanly_and_leave_no_output() {
             "corrupt VHDX",
         ),
         (
-            variant("footer.vhd", &vhd, &|p| flip(p, DISK_SIZE + 30)),
+            variant("footer.vhd", &vhd, &|p| flip_byte(p, DISK_SIZE + 30, 0x40)),
             "corrupt VHD footer",
         ),
         (
@@ -572,7 +522,7 @@ fn damaged_inputs_fail_cleanly_and_leave_no_output() {
     }
 
     // A damaged GPT: inspect fails naming the partition table.
-    let gpt = variant("gpt.raw", &raw, &|p| flip(p, 512 + 40));
+    let gpt = variant("gpt.raw", &raw, &|p| flip_byte(p, 512 + 40, 0x40));
     fails_cleanly(&["inspect", s(&gpt)], "partition table");
     // A damaged ext4 superblock (magic kept): the report is printed, the exit status is 1.
     let ext = variant("ext.raw", &raw, &|p| {
