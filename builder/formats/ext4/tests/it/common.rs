@@ -1,7 +1,5 @@
 //! Shared helpers for the integration tests: write a Tree to a raw file and run e2fsprogs.
 
-#![allow(dead_code)]
-
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,18 +27,23 @@ pub fn write_image(tree: &Tree, o: &Options, dir: &Path, name: &str) -> PathBuf 
     path
 }
 
-/// Runs a tool, failing clearly when it is not installed.
+/// Runs a tool (a missing one fails the test, saying what to install): exit code and both streams.
 pub fn run(tool: &str, args: &[&str]) -> (i32, String) {
-    let out = Command::new(tool)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{tool} is required for this test (install e2fsprogs): {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let o = eflow_testkit::outcome(Command::new(tool).args(args));
+    (o.code, o.all())
+}
+
+/// Makes `img` a `size`-byte ext4 filesystem with mke2fs (4 KiB blocks, the time of [`opts`]),
+/// `args` before the image's path: `-d DIR` to fill it, `-L`, `-U`, `-O`, `-E`.
+pub fn mke2fs(img: &Path, size: u64, args: &[&str]) {
+    File::create(img).unwrap().set_len(size).unwrap();
+    eflow_testkit::ok(
+        Command::new("mke2fs")
+            .env("E2FSPROGS_FAKE_TIME", opts(size).timestamp.to_string())
+            .args(["-q", "-F", "-t", "ext4", "-b", "4096"])
+            .args(args)
+            .arg(img),
     );
-    (out.status.code().unwrap_or(-1), text)
 }
 
 /// `e2fsck -fn` must exit 0 and report no problem.

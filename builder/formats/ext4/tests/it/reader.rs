@@ -1,11 +1,9 @@
 //! The reader: it reads images made by `mke2fs -t ext4 -d` (an independent writer) and by our
 //! writer, and never panics on garbage, truncated or bit-flipped input.
 
-mod common;
-
 use std::io::Cursor;
 
-use common::*;
+use crate::common::*;
 use eflow_ext4::{write, Ext4Reader, FileType};
 use eflow_tree::{Entry, Kind, Tree};
 
@@ -92,25 +90,7 @@ fn reads_an_image_made_by_mke2fs() {
     std::fs::write(src.join("a/b/file"), vec![42u8; 200_000]).unwrap();
     std::os::unix::fs::symlink("b/file", src.join("a/l")).unwrap();
     let img = dir.path().join("mke2fs.img");
-    std::fs::File::create(&img)
-        .unwrap()
-        .set_len(64 << 20)
-        .unwrap();
-    let (code, out) = run(
-        "mke2fs",
-        &[
-            "-q",
-            "-F",
-            "-t",
-            "ext4",
-            "-b",
-            "4096",
-            "-d",
-            src.to_str().unwrap(),
-            img.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(code, 0, "{out}");
+    mke2fs(&img, 64 << 20, &["-d", src.to_str().unwrap()]);
     let mut r = Ext4Reader::open(std::fs::File::open(&img).unwrap()).unwrap();
     assert_eq!(r.read_file("/a/b/file").unwrap(), vec![42u8; 200_000]);
     assert_eq!(r.read_link("/a/l").unwrap(), "b/file");
@@ -198,27 +178,11 @@ fn bit_flips_without_checksums_do_not_panic() {
     std::os::unix::fs::symlink("z".repeat(100), src.join("etc/slow")).unwrap();
     std::fs::write(src.join("etc/x"), b"x").unwrap();
     let img = dir.path().join("nocsum.img");
-    std::fs::File::create(&img)
-        .unwrap()
-        .set_len(8 << 20)
-        .unwrap();
-    let (code, out) = run(
-        "mke2fs",
-        &[
-            "-q",
-            "-F",
-            "-t",
-            "ext4",
-            "-b",
-            "4096",
-            "-O",
-            "^metadata_csum",
-            "-d",
-            src.to_str().unwrap(),
-            img.to_str().unwrap(),
-        ],
+    mke2fs(
+        &img,
+        8 << 20,
+        &["-O", "^metadata_csum", "-d", src.to_str().unwrap()],
     );
-    assert_eq!(code, 0, "{out}");
     let mut bytes = std::fs::read(&img).unwrap();
     exercise(&bytes);
     let mut x = 0x0BAD_CAFEu32;
@@ -249,17 +213,8 @@ fn image_summary_is_what_the_reader_reads_back() {
 fn probe_tells_and_summarizes_an_mke2fs_image() {
     let dir = tempfile::tempdir().unwrap();
     let img = dir.path().join("probe.img");
-    std::fs::File::create(&img)
-        .unwrap()
-        .set_len(32 << 20)
-        .unwrap();
     let uuid = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9";
-    let path = img.to_str().unwrap();
-    let (code, out) = run(
-        "mke2fs",
-        &["-q", "-F", "-t", "ext4", "-L", "probed", "-U", uuid, path],
-    );
-    assert_eq!(code, 0, "{out}");
+    mke2fs(&img, 32 << 20, &["-L", "probed", "-U", uuid]);
     let bytes = std::fs::read(&img).unwrap();
     assert!(eflow_ext4::is_ext4(&bytes[..4096]));
     assert!(

@@ -2,12 +2,10 @@
 //! extent tree level, 255-byte names, the empty filesystem, determinism, offline growth with
 //! resize2fs, and the size planner.
 
-mod common;
-
 use std::io::{self, Read};
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use eflow_ext4::{min_size, write, Error};
 use eflow_tree::{Content, ContentSource, Entry, Kind, Tree};
 

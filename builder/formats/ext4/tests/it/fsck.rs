@@ -1,8 +1,6 @@
 //! Images written from Trees must pass `e2fsck -fn` without a single complaint.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use eflow_tree::{Entry, Kind, Tree};
 
 fn small_tree() -> Tree {

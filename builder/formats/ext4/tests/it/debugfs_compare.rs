@@ -2,12 +2,10 @@
 //! with its type, mode, owner, times, link count, size, contents, link target, device
 //! numbers and extended attributes.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use eflow_tree::{Entry, Kind, Tree};
 
 /// Deterministic pseudo-random bytes.
