@@ -2,7 +2,7 @@
 //! target covers), kept in `fuzz/regressions/TARGET/` and replayed through the entry points
 //! the fuzz targets themselves call, so every test run checks them without a fuzzer.
 
-#[path = "../fuzz/entry.rs"]
+#[path = "../../fuzz/entry.rs"]
 mod entry;
 
 eflow_testkit::fuzz_regressions_test!(list);

@@ -9,23 +9,39 @@ use eflow_fat::{build, info, list, min_size, read_file, FatOptions};
 
 const MIB: u64 = 1 << 20;
 
+/// Runs a dosfstools or mtools tool: success, stdout, and both streams as text.
 fn run(name: &str, args: &[&str]) -> (bool, Vec<u8>, String) {
-    let out = Command::new(name)
-        .args(args)
-        // mtools refuses images whose geometry it cannot check unless told not to; the locale
-        // must not change what it prints.
-        .env("MTOOLS_SKIP_CHECK", "1")
-        .env("LC_ALL", "C")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {name} ({e}): install it (apt-get install dosfstools mtools)")
-        });
+    // mtools refuses images whose geometry it cannot check unless told not to; the locale
+    // must not change what it prints.
+    let out = eflow_testkit::run(
+        Command::new(name)
+            .args(args)
+            .env("MTOOLS_SKIP_CHECK", "1")
+            .env("LC_ALL", "C"),
+    );
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), out.stdout, text)
+}
+
+/// Makes `img` with mkfs.fat (`mkfs`, then `-C IMG 65536`) and copies a file holding `hello`
+/// to `dir/name` in it with mtools: an image made only by the independent tools.
+fn mkfs_with_file(tmp: &Path, img: &Path, mkfs: &[&str], dir: &str, name: &str) {
+    let ps = img.to_str().unwrap();
+    let mut args = mkfs.to_vec();
+    args.extend(["-C", ps, "65536"]);
+    let (ok, _, text) = run("mkfs.fat", &args);
+    assert!(ok, "mkfs.fat: {text}");
+    let src = tmp.join(name);
+    std::fs::write(&src, b"hello").unwrap();
+    let (ok, _, text) = run("mmd", &["-i", ps, &format!("::{dir}")]);
+    assert!(ok, "{text}");
+    let target = format!("::{dir}/{name}");
+    let (ok, _, text) = run("mcopy", &["-i", ps, src.to_str().unwrap(), &target]);
+    assert!(ok, "{text}");
 }
 
 fn esp_files() -> Vec<(String, Vec<u8>)> {
@@ -153,23 +169,8 @@ fn reader_lists_and_reads_what_mkfs_and_mcopy_wrote() {
     // An image made by the independent tools, read by our reader.
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("ref.img");
-    let ps = p.to_str().unwrap();
-    let (ok, _, text) = run("mkfs.fat", &["-F", "32", "-C", ps, "65536"]);
-    assert!(ok, "mkfs.fat: {text}");
-    let src = dir.path().join("some long file name.conf");
-    std::fs::write(&src, b"hello").unwrap();
-    let (ok, _, text) = run("mmd", &["-i", ps, "::/loader"]);
-    assert!(ok, "{text}");
-    let (ok, _, text) = run(
-        "mcopy",
-        &[
-            "-i",
-            ps,
-            src.to_str().unwrap(),
-            "::/loader/some long file name.conf",
-        ],
-    );
-    assert!(ok, "{text}");
+    let name = "some long file name.conf";
+    mkfs_with_file(dir.path(), &p, &["-F", "32"], "/loader", name);
     let img = std::fs::read(&p).unwrap();
     let l = list(Cursor::new(&img)).unwrap();
     assert!(l.iter().any(|e| e.path == "/loader" && e.is_dir));
@@ -279,21 +280,8 @@ fn probe_tells_and_summarizes_what_mkfs_wrote() {
     let dir = tempfile::tempdir().unwrap();
     for (bits, want) in [("32", "FAT32"), ("16", "FAT16")] {
         let p = dir.path().join(format!("fat{bits}.img"));
-        let ps = p.to_str().unwrap();
-        let args = [
-            "-F", bits, "-n", "PROBED", "-i", "1234ABCD", "-C", ps, "65536",
-        ];
-        let (ok, _, text) = run("mkfs.fat", &args);
-        assert!(ok, "mkfs.fat: {text}");
-        let src = dir.path().join("grub.cfg");
-        std::fs::write(&src, b"hello").unwrap();
-        let (ok, _, text) = run("mmd", &["-i", ps, "::/EFI"]);
-        assert!(ok, "{text}");
-        let (ok, _, text) = run(
-            "mcopy",
-            &["-i", ps, src.to_str().unwrap(), "::/EFI/grub.cfg"],
-        );
-        assert!(ok, "{text}");
+        let mkfs = ["-F", bits, "-n", "PROBED", "-i", "1234ABCD"];
+        mkfs_with_file(dir.path(), &p, &mkfs, "/EFI", "grub.cfg");
         let img = std::fs::read(&p).unwrap();
         assert!(eflow_fat::is_fat(&img[..512]), "FAT{bits}");
         assert!(
@@ -304,7 +292,10 @@ fn probe_tells_and_summarizes_what_mkfs_wrote() {
         assert_eq!(s.volume.fat_type, want);
         assert_eq!(s.volume.label, "PROBED");
         // blkid shows the volume id the same way.
-        let (ok, out, text) = run("blkid", &["-p", "-o", "value", "-s", "UUID", ps]);
+        let (ok, out, text) = run(
+            "blkid",
+            &["-p", "-o", "value", "-s", "UUID", p.to_str().unwrap()],
+        );
         assert!(ok, "blkid: {text}");
         assert_eq!(String::from_utf8_lossy(&out).trim(), "1234-ABCD");
         assert_eq!(s.volume.volume_id_text(), "1234-ABCD");
