@@ -10,31 +10,19 @@ use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use eflow_extents::{read_all, RawFile, SparseRead};
 use eflow_id::Seed;
+use eflow_testkit::{flip_byte, outcome, Outcome};
 use eflow_verity::{
     build, verify, Corruption, HashType, Params, RootHash, Tee, TreeBuilder, VerityError,
 };
 
 const BS: u64 = 4096;
 
-fn veritysetup(args: &[&str]) -> Output {
-    Command::new("veritysetup")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run veritysetup ({e}): install it (apt-get install cryptsetup-bin)")
-        })
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+fn veritysetup(args: &[&str]) -> Outcome {
+    outcome(Command::new("veritysetup").args(args))
 }
 
 /// The value of a `Key:   value` line of veritysetup's output.
@@ -75,8 +63,8 @@ fn format(p: &Params, data: &Path, hash: &Path) -> RootHash {
         data.to_str().unwrap(),
         hash.to_str().unwrap(),
     ]);
-    let out = text(&o);
-    assert!(o.status.success(), "veritysetup format failed:\n{out}");
+    let out = o.all();
+    assert!(o.success(), "veritysetup format failed:\n{out}");
     field(&out, "Root hash:").parse().unwrap()
 }
 
@@ -285,17 +273,6 @@ fn identical_with_other_salts_block_sizes_and_hash_type_0() {
     }
 }
 
-fn flip(path: &Path, at: u64) {
-    let f = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .unwrap();
-    let mut b = [0u8; 1];
-    f.read_exact_at(&mut b, at).unwrap();
-    f.write_all_at(&[b[0] ^ 0x10], at).unwrap();
-}
-
 fn their_verify(data: &Path, hash: &Path, root: &RootHash) -> (bool, String) {
     let o = veritysetup(&[
         "verify",
@@ -303,7 +280,7 @@ fn their_verify(data: &Path, hash: &Path, root: &RootHash) -> (bool, String) {
         hash.to_str().unwrap(),
         &root.to_hex(),
     ]);
-    (o.status.success(), text(&o))
+    (o.success(), o.all())
 }
 
 fn our_verify(data: &Path, hash: &Path, root: &RootHash) -> Result<Params, VerityError> {
@@ -325,18 +302,18 @@ fn veritysetup_verify_accepts_ours_and_rejects_one_flipped_byte() {
     let (ok, out) = their_verify(&data, &hash, &root);
     assert!(ok, "veritysetup verify rejected our hash device:\n{out}");
 
-    flip(&data, 200 * BS + 17);
+    flip_byte(&data, 200 * BS + 17, 0x10);
     let (ok, _) = their_verify(&data, &hash, &root);
     assert!(!ok, "veritysetup verify accepted a flipped data byte");
-    flip(&data, 200 * BS + 17);
+    flip_byte(&data, 200 * BS + 17, 0x10);
 
-    flip(&hash, 3 * BS + 64);
+    flip_byte(&hash, 3 * BS + 64, 0x10);
     let (ok, _) = their_verify(&data, &hash, &root);
     assert!(
         !ok,
         "veritysetup verify accepted a flipped hash device byte"
     );
-    flip(&hash, 3 * BS + 64);
+    flip_byte(&hash, 3 * BS + 64, 0x10);
 
     let (ok, out) = their_verify(&data, &hash, &root);
     assert!(ok, "restored devices should verify again:\n{out}");
@@ -352,7 +329,7 @@ fn our_verifier_accepts_veritysetups_device_and_names_the_bad_block() {
     let root = format(&p, &data, &hash);
     assert_eq!(our_verify(&data, &hash, &root).unwrap(), p);
 
-    flip(&data, 200 * BS + 17);
+    flip_byte(&data, 200 * BS + 17, 0x10);
     match our_verify(&data, &hash, &root) {
         Err(VerityError::Corrupt(c)) => assert_eq!(
             c,
@@ -363,9 +340,9 @@ fn our_verifier_accepts_veritysetups_device_and_names_the_bad_block() {
         ),
         other => panic!("flipped data byte: {other:?}"),
     }
-    flip(&data, 200 * BS + 17);
+    flip_byte(&data, 200 * BS + 17, 0x10);
 
-    flip(&hash, 3 * BS + 64);
+    flip_byte(&hash, 3 * BS + 64, 0x10);
     match our_verify(&data, &hash, &root) {
         Err(VerityError::Corrupt(c)) => assert_eq!(
             c,
@@ -377,10 +354,10 @@ fn our_verifier_accepts_veritysetups_device_and_names_the_bad_block() {
         ),
         other => panic!("flipped hash byte: {other:?}"),
     }
-    flip(&hash, 3 * BS + 64);
+    flip_byte(&hash, 3 * BS + 64, 0x10);
 
     // A byte of the salt: a different superblock, so nothing matches the root any more.
-    flip(&hash, 88);
+    flip_byte(&hash, 88, 0x10);
     assert!(matches!(
         our_verify(&data, &hash, &root),
         Err(VerityError::Corrupt(Corruption::RootHash { .. }))
@@ -402,8 +379,8 @@ fn veritysetup_dump_agrees_with_our_superblock_parser() {
         let ours_path = dir.path("ours.hash");
         write_hash(&ours(&p, &data), &ours_path);
         let o = veritysetup(&["dump", ours_path.to_str().unwrap()]);
-        let out = text(&o);
-        assert!(o.status.success(), "veritysetup dump failed:\n{out}");
+        let out = o.all();
+        assert!(o.success(), "veritysetup dump failed:\n{out}");
         let mut head = [0u8; 512];
         File::open(&ours_path)
             .unwrap()

@@ -1,0 +1,3 @@
+//! The integration tests of eflow-verity: one test binary, a module per topic.
+
+mod veritysetup;
