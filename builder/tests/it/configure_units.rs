@@ -10,12 +10,9 @@ use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
-const MTIME: i64 = 1_700_000_000;
+use crate::trees::put;
 
-fn put(tree: &mut Tree, path: &str, text: &str) {
-    tree.mkdir_p(eflow_tree::parent(path)).unwrap();
-    tree.insert(path, Entry::file(text, 0o644)).unwrap();
-}
+const MTIME: i64 = 1_700_000_000;
 
 /// A usrmerged Debian 12 layout with a few units of every shape.
 fn fixture() -> Tree {

@@ -2,8 +2,10 @@
 //! and the databases checked by shadow's own pwck and grpck.
 
 use eflow_builder::stages::configure::users::{configure, GroupSpec, UserSpec, UsersError};
-use eflow_tree::{Entry, Kind, Tree};
-use std::io::Read;
+use eflow_testkit::outcome;
+use eflow_tree::{Entry, Tree};
+
+use crate::trees::{file, put};
 use std::process::Command;
 
 const MTIME: i64 = 1_700_000_000; // day 19675
@@ -22,21 +24,6 @@ shadow:*:42:
 users:*:100:
 nogroup:*:65534:
 ";
-
-fn file(tree: &Tree, path: &str) -> String {
-    let e = tree.get(path).unwrap_or_else(|| panic!("{path} missing"));
-    let Kind::File { content, .. } = &e.kind else {
-        panic!("{path} is not a file")
-    };
-    let mut s = String::new();
-    content.open().unwrap().read_to_string(&mut s).unwrap();
-    s
-}
-
-fn put(tree: &mut Tree, path: &str, text: &str) {
-    tree.mkdir_p(eflow_tree::parent(path)).unwrap();
-    tree.insert(path, Entry::file(text, 0o644)).unwrap();
-}
 
 /// A Debian-like tree: base-passwd's masters (no /etc/passwd yet), sysusers.d files of
 /// systemd, dbus and an aziot-like package, and /etc/skel.
@@ -419,16 +406,8 @@ fn pwck_and_grpck_accept_the_databases() {
         ("pwck", &["-r", "-q"]),
         ("grpck", &["-r"]),
     ] {
-        let out = Command::new(tool)
-            .args(args)
-            .arg("-R")
-            .arg(dir.path())
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("{tool} (package passwd) is needed for this test and could not run: {e}")
-            });
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
+        let out = outcome(Command::new(tool).args(args).arg("-R").arg(dir.path()));
+        let text = out.all();
         assert!(
             !text.contains("chroot"),
             "{tool} -R needs root (CAP_SYS_CHROOT): {text}"
@@ -439,11 +418,11 @@ fn pwck_and_grpck_accept_the_databases() {
             .filter(|l| !(l.contains("' does not exist") && l.starts_with("user '")))
             .filter(|l| !l.ends_with(": no changes"))
             .collect();
-        let quiet_ok = args == ["-r"] && tool == "pwck" || out.status.success();
+        let quiet_ok = args == ["-r"] && tool == "pwck" || out.success();
         assert!(
             rest.is_empty() && quiet_ok,
             "{tool} {args:?}: {:?}\n{text}",
-            out.status
+            out.code
         );
     }
 }
