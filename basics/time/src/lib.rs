@@ -59,23 +59,15 @@ mod tests {
 
     #[test]
     fn known_instants() {
-        assert_eq!(Civil::from_unix(0).format('T'), "1970-01-01T00:00:00");
-        assert_eq!(
-            Civil::from_unix(1_700_000_000).format(' '),
-            "2023-11-14 22:13:20"
-        );
-        assert_eq!(
-            Civil::from_unix(951_782_400).format('T'),
-            "2000-02-29T00:00:00"
-        );
-        assert_eq!(
-            Civil::from_unix(4_102_444_799).format('T'),
-            "2099-12-31T23:59:59"
-        );
-        assert_eq!(
-            Civil::from_unix(315_532_800).format('T'),
-            "1980-01-01T00:00:00"
-        );
-        assert_eq!(Civil::from_unix(-1).format('T'), "1969-12-31T23:59:59");
+        for (epoch, sep, want) in [
+            (0, 'T', "1970-01-01T00:00:00"),
+            (1_700_000_000, ' ', "2023-11-14 22:13:20"),
+            (951_782_400, 'T', "2000-02-29T00:00:00"),
+            (4_102_444_799, 'T', "2099-12-31T23:59:59"),
+            (315_532_800, 'T', "1980-01-01T00:00:00"),
+            (-1, 'T', "1969-12-31T23:59:59"),
+        ] {
+            assert_eq!(Civil::from_unix(epoch).format(sep), want, "{epoch}");
+        }
     }
 }

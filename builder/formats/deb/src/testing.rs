@@ -9,7 +9,7 @@ use std::process::Command;
 
 use eflow_tree::{Kind, Tree};
 
-use crate::unpack::sha256_reader;
+use crate::unpack::{sha256_reader, skip_slash_dotslash};
 use crate::{read_control, unpack_into, DebSource, Owners};
 
 /// One line of `tar -tv --numeric-owner --full-time`.
@@ -150,16 +150,7 @@ fn list_with_tar(deb: &Path) -> Result<Vec<(String, Listed)>, String> {
 }
 
 fn guest_path(tar_name: &str) -> Result<String, String> {
-    let mut s = tar_name;
-    loop {
-        if let Some(r) = s.strip_prefix('/') {
-            s = r;
-        } else if let Some(r) = s.strip_prefix("./") {
-            s = r;
-        } else {
-            break;
-        }
-    }
+    let s = skip_slash_dotslash(tar_name);
     eflow_tree::normalize(&format!("/{s}")).map_err(|e| e.to_string())
 }
 

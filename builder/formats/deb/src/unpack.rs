@@ -94,7 +94,7 @@ pub struct Scanned {
 }
 
 /// Skips leading slashes and `./` pairs, as dpkg does for archive member names.
-fn skip_slash_dotslash(mut s: &str) -> &str {
+pub(crate) fn skip_slash_dotslash(mut s: &str) -> &str {
     loop {
         if let Some(r) = s.strip_prefix('/') {
             s = r;
