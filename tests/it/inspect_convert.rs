@@ -10,7 +10,9 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use eflow_testkit::{flip_byte, ok_outcome, ok_stdout, path_str as s, pseudo_random, run};
+use eflow_testkit::{
+    flip_byte, ok_outcome, ok_stdout, path_str as s, pseudo_random, qemu_img_vhdx, run,
+};
 use serde_json::Value;
 
 use crate::util::eflow;
@@ -389,20 +391,7 @@ fn qemu_written_vhdx_converts_to_the_same_raw() {
     {
         // No .vhdx extension: the format is recognized by content.
         let q = d.path().join(format!("q{i}.img"));
-        tool(
-            "qemu-img",
-            &[
-                "convert",
-                "-f",
-                "raw",
-                "-O",
-                "vhdx",
-                "-o",
-                opts,
-                s(&raw),
-                s(&q),
-            ],
-        );
+        qemu_img_vhdx(&raw, &q, opts);
         let out = d.path().join(format!("q{i}.raw"));
         ours_ok(&["convert", "-q", s(&q), s(&out)]);
         cmp(&raw, &out);

@@ -62,6 +62,15 @@ pub fn copy_range(from: &Path, start: u64, len: u64, to: &Path) {
         .arg(format!("count={len}")));
 }
 
+/// Converts a raw disk to VHDX with `qemu-img convert -o OPTIONS` (`block_size=1M`,
+/// `subformat=fixed`, ...): a VHDX file that our writer did not make, for readers to read.
+pub fn qemu_img_vhdx(raw: &Path, vhdx: &Path, options: &str) {
+    ok(Command::new("qemu-img")
+        .args(["convert", "-f", "raw", "-O", "vhdx", "-o", options])
+        .arg(raw)
+        .arg(vhdx));
+}
+
 /// Copies the partition `label` of a raw disk to the file `to`, for the filesystem checkers.
 pub fn extract_partition(disk: &Path, label: &str, to: &Path) -> Partition {
     let p = partition(disk, label);

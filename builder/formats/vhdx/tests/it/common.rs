@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-pub use eflow_testkit::{pseudo_random, sparse_file};
+pub use eflow_testkit::{pseudo_random, qemu_img_vhdx, sparse_file};
 
 /// Runs `name` with `args`, requiring success; both streams as text (qemu-img answers on either).
 pub fn tool(name: &str, args: &[&str]) -> String {

@@ -147,11 +147,7 @@ fn vhdx_written_by_qemu_reads_as_its_raw() {
     {
         // No .vhdx extension: the container is recognized by content.
         let q = d.path().join(format!("q{i}.img"));
-        let (r, qs) = (raw.to_str().unwrap(), q.to_str().unwrap());
-        tool(
-            "qemu-img",
-            &["convert", "-f", "raw", "-O", "vhdx", "-o", opts, r, qs],
-        );
+        qemu_img_vhdx(&raw, &q, opts);
         let mut disk = open(&q);
         assert_eq!(disk.format(), DiskFormat::Vhdx, "{opts}");
         let mut all = Vec::new();

@@ -59,20 +59,7 @@ fn reads_qemu_img_convert_output() {
     for sub in ["dynamic", "fixed"] {
         for bs in ["1M", "8M", "32M"] {
             let v = d.path().join(format!("q-{sub}-{bs}.vhdx"));
-            tool(
-                "qemu-img",
-                &[
-                    "convert",
-                    "-f",
-                    "raw",
-                    "-O",
-                    "vhdx",
-                    "-o",
-                    &format!("subformat={sub},block_size={bs}"),
-                    raw.to_str().unwrap(),
-                    v.to_str().unwrap(),
-                ],
-            );
+            qemu_img_vhdx(&raw, &v, &format!("subformat={sub},block_size={bs}"));
             let info = read_and_compare(d.path(), &v);
             assert_eq!(info.virtual_size, 70 * MIB + 512);
             assert_eq!(
@@ -134,20 +121,7 @@ fn random_access_matches_the_raw_disk() {
     let raw = source(d.path());
     let original = std::fs::read(&raw).unwrap();
     let v = d.path().join("q.vhdx");
-    tool(
-        "qemu-img",
-        &[
-            "convert",
-            "-f",
-            "raw",
-            "-O",
-            "vhdx",
-            "-o",
-            "block_size=1M",
-            raw.to_str().unwrap(),
-            v.to_str().unwrap(),
-        ],
-    );
+    qemu_img_vhdx(&raw, &v, "block_size=1M");
     let mut r = Reader::open(File::open(&v).unwrap()).unwrap();
     let size = original.len() as u64;
     let probes: &[(u64, usize)] = &[
