@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use eflow_testkit::{
-    flip_byte, ok_outcome, ok_stdout, path_str as s, pseudo_random, qemu_img_vhdx, run,
+    flip_byte, ok_outcome, ok_stdout, path_str as s, pseudo_random, qemu_img_same, qemu_img_vhdx,
+    run,
 };
 use serde_json::Value;
 
@@ -215,14 +216,6 @@ fn qemu_check(vhdx: &Path) {
     assert!(out.contains("No errors were found"), "{out}");
 }
 
-fn qemu_same(fmt: &str, image: &Path, raw: &Path) {
-    let out = tool(
-        "qemu-img",
-        &["compare", "-f", fmt, "-F", "raw", s(image), s(raw)],
-    );
-    assert!(out.contains("identical"), "{out}");
-}
-
 fn cmp(a: &Path, b: &Path) {
     tool("cmp", &[s(a), s(b)]);
 }
@@ -280,7 +273,7 @@ fn inspect_raw_vhdx_and_vhd() {
     // A fixed VHD, recognized by its footer.
     let vhd = d.path().join("disk.vhd");
     ours_ok(&["convert", "-q", s(&raw), s(&vhd)]);
-    qemu_same("vpc", &vhd, &raw);
+    qemu_img_same("vpc", &vhd, &raw);
     let jh = inspect_json(&vhd);
     assert_eq!(jh["format"], "vhd-fixed");
     assert_eq!(jh["vhd"]["disk_type"], "fixed");
@@ -297,7 +290,7 @@ fn round_trips_are_exact_sparse_and_reproducible() {
     // raw -> VHDX -> raw, the same bytes; the raw output is sparse.
     ours_ok(&["convert", "-q", s(&raw), s(&p("a.vhdx"))]);
     qemu_check(&p("a.vhdx"));
-    qemu_same("vhdx", &p("a.vhdx"), &raw);
+    qemu_img_same("vhdx", &p("a.vhdx"), &raw);
     ours_ok(&["convert", "-q", s(&p("a.vhdx")), s(&p("back.raw"))]);
     cmp(&raw, &p("back.raw"));
     let m = std::fs::metadata(p("back.raw")).unwrap();
@@ -320,7 +313,7 @@ fn round_trips_are_exact_sparse_and_reproducible() {
         s(&p("seeded.vhdx")),
     ]);
     assert!(std::fs::read(p("a.vhdx")).unwrap() != std::fs::read(p("seeded.vhdx")).unwrap());
-    qemu_same("vhdx", &p("seeded.vhdx"), &raw);
+    qemu_img_same("vhdx", &p("seeded.vhdx"), &raw);
 
     // Fixed VHDX with other geometry, to a name without a known extension, JSON summary.
     let out = ours_ok(&[
@@ -342,7 +335,7 @@ fn round_trips_are_exact_sparse_and_reproducible() {
     assert_eq!(j["blocks_present"], DISK_SIZE / (8 * MIB));
     assert_eq!(j["blocks_total"], DISK_SIZE / (8 * MIB));
     qemu_check(&p("fixed.bin"));
-    qemu_same("vhdx", &p("fixed.bin"), &raw);
+    qemu_img_same("vhdx", &p("fixed.bin"), &raw);
     let jf = inspect_json(&p("fixed.bin"));
     assert_eq!(jf["vhdx"]["kind"], "fixed");
     assert_eq!(jf["vhdx"]["block_size"], 8 * MIB);
@@ -358,7 +351,7 @@ fn round_trips_are_exact_sparse_and_reproducible() {
         s(&p("re.vhdx")),
     ]);
     qemu_check(&p("re.vhdx"));
-    qemu_same("vhdx", &p("re.vhdx"), &raw);
+    qemu_img_same("vhdx", &p("re.vhdx"), &raw);
     ours_ok(&["convert", "-q", s(&raw), s(&p("c.vhd"))]);
     ours_ok(&[
         "convert",
@@ -619,6 +612,6 @@ fn built_minimal_image_inspects_and_converts() {
     let again = d.path().join("again.vhdx");
     ours_ok(&["convert", "-q", s(&raw), s(&again)]);
     qemu_check(&again);
-    qemu_same("vhdx", &again, &raw);
-    qemu_same("vhdx", &vhdx, &raw);
+    qemu_img_same("vhdx", &again, &raw);
+    qemu_img_same("vhdx", &vhdx, &raw);
 }

@@ -16,6 +16,9 @@ pub use command::{
     ok, ok_outcome, ok_stdout, ok_with_input, outcome, require_tool, require_tools, run,
     run_with_input, KillOnDrop, Outcome,
 };
-pub use disk::{copy_range, extract_partition, partition, partitions, qemu_img_vhdx, Partition};
+pub use disk::{
+    copy_range, extract_partition, partition, partitions, qemu_img_raw, qemu_img_same,
+    qemu_img_vhdx, Partition,
+};
 pub use fixture::{damaged_copies, flip_byte, path_str, pseudo_random, sha256sum, sparse_file};
 pub use fuzz::{replay_fuzz_regressions, FuzzEntry};

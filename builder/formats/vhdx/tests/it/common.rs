@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-pub use eflow_testkit::{pseudo_random, qemu_img_vhdx, sparse_file};
+pub use eflow_testkit::{pseudo_random, qemu_img_raw, qemu_img_same, qemu_img_vhdx, sparse_file};
 
 /// Runs `name` with `args`, requiring success; both streams as text (qemu-img answers on either).
 pub fn tool(name: &str, args: &[&str]) -> String {
@@ -26,18 +26,14 @@ pub fn check_with_tools_opt(
     logical_sector: u32,
     direct_compare: bool,
 ) {
-    let (v, r) = (vhdx.to_str().unwrap(), raw.to_str().unwrap());
+    let v = vhdx.to_str().unwrap();
     let check = tool("qemu-img", &["check", "-f", "vhdx", v]);
     assert!(
         check.contains("No errors were found"),
         "qemu-img check: {check}"
     );
     if direct_compare {
-        let cmp = tool("qemu-img", &["compare", "-f", "vhdx", "-F", "raw", v, r]);
-        assert!(
-            cmp.contains("Images are identical"),
-            "qemu-img compare: {cmp}"
-        );
+        qemu_img_same("vhdx", vhdx, raw);
     }
     let info = tool("vhdiinfo", &[v]);
     assert!(
@@ -50,12 +46,7 @@ pub fn check_with_tools_opt(
     );
     // QEMU's reader reads it back: convert to raw, compare with the original.
     let back = vhdx.with_extension("qemu.raw");
-    let b = back.to_str().unwrap();
-    tool("qemu-img", &["convert", "-f", "vhdx", "-O", "raw", v, b]);
-    let cmp = tool("qemu-img", &["compare", "-f", "raw", "-F", "raw", b, r]);
-    assert!(
-        cmp.contains("Images are identical"),
-        "converted back: {cmp}"
-    );
+    qemu_img_raw("vhdx", vhdx, &back);
+    qemu_img_same("raw", &back, raw);
     std::fs::remove_file(back).unwrap();
 }

@@ -61,19 +61,7 @@ fn raw_vhdx_raw_with_progress() {
     let written = write_raw(&mut src, &mut File::create(&back).unwrap()).unwrap();
     // Only the 4 KiB pieces holding data are written: 3 MiB not aligned to them, not 12 MiB.
     assert_eq!(written, (3 << 20) + 4096);
-    let cmp = tool(
-        "qemu-img",
-        &[
-            "compare",
-            "-f",
-            "raw",
-            "-F",
-            "raw",
-            back.to_str().unwrap(),
-            raw.to_str().unwrap(),
-        ],
-    );
-    assert!(cmp.contains("identical"), "{cmp}");
+    qemu_img_same("raw", &back, &raw);
 }
 
 #[test]
@@ -89,19 +77,7 @@ fn fixed_vhd_through_the_container_view() {
         &VhdOptions::default(),
     )
     .unwrap();
-    let cmp = tool(
-        "qemu-img",
-        &[
-            "compare",
-            "-f",
-            "vpc",
-            "-F",
-            "raw",
-            vhd.to_str().unwrap(),
-            raw.to_str().unwrap(),
-        ],
-    );
-    assert!(cmp.contains("identical"), "{cmp}");
+    qemu_img_same("vpc", &vhd, &raw);
 
     assert_eq!(
         detect(&mut File::open(&vhd).unwrap()).unwrap(),

@@ -18,22 +18,17 @@ fn read_and_compare(dir: &Path, vhdx: &Path) -> eflow_vhdx::Info {
     let ours = dir.join("ours.raw");
     write_raw(&mut r, &mut File::create(&ours).unwrap()).unwrap();
     let theirs = dir.join("theirs.raw");
-    let (v, t, o) = (
-        vhdx.to_str().unwrap(),
-        theirs.to_str().unwrap(),
-        ours.to_str().unwrap(),
-    );
-    tool("qemu-img", &["convert", "-f", "vhdx", "-O", "raw", v, t]);
+    qemu_img_raw("vhdx", vhdx, &theirs);
     assert_eq!(
         std::fs::metadata(&ours).unwrap().len(),
         std::fs::metadata(&theirs).unwrap().len()
     );
     assert!(
         std::fs::read(&ours).unwrap() == std::fs::read(&theirs).unwrap(),
-        "{v}: bytes differ"
+        "{}: bytes differ",
+        vhdx.display()
     );
-    let cmp = tool("qemu-img", &["compare", "-f", "raw", "-F", "raw", o, t]);
-    assert!(cmp.contains("identical"), "{cmp}");
+    qemu_img_same("raw", &ours, &theirs);
     info
 }
 
@@ -68,19 +63,7 @@ fn reads_qemu_img_convert_output() {
             );
             assert_eq!(info.fixed, sub == "fixed");
             // And the bytes equal the original.
-            let cmp = tool(
-                "qemu-img",
-                &[
-                    "compare",
-                    "-f",
-                    "raw",
-                    "-F",
-                    "raw",
-                    d.path().join("ours.raw").to_str().unwrap(),
-                    raw.to_str().unwrap(),
-                ],
-            );
-            assert!(cmp.contains("identical"), "{cmp}");
+            qemu_img_same("raw", &d.path().join("ours.raw"), &raw);
         }
     }
 }
