@@ -7,11 +7,13 @@
 
 #![warn(missing_docs)]
 
+mod bench;
 mod command;
 mod disk;
 mod fixture;
 mod fuzz;
 
+pub use bench::{bench_disk, file_sizes, median, medians, peak_rss_kib};
 pub use command::{
     ok, ok_outcome, ok_stdout, ok_with_input, outcome, require_tool, require_tools, run,
     run_with_input, KillOnDrop, Outcome,

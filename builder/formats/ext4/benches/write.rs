@@ -133,19 +133,10 @@ fn total_bytes(t: &Tree) -> u64 {
         .sum()
 }
 
-fn vm_hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// Child mode: write the image, print "SECONDS PEAK_KIB".
 fn child(out: &Path, size: u64) {
     let tree = build_tree();
-    let base = vm_hwm_kib();
+    let base = eflow_testkit::peak_rss_kib();
     let start = Instant::now();
     let opts = eflow_ext4::Options {
         size,
@@ -160,7 +151,7 @@ fn child(out: &Path, size: u64) {
     eflow_extents::write_raw(&mut img, &mut f).expect("write_raw");
     f.sync_all().unwrap();
     let secs = start.elapsed().as_secs_f64();
-    println!("{secs} {} {base} {meta}", vm_hwm_kib());
+    println!("{secs} {} {base} {meta}", eflow_testkit::peak_rss_kib());
 }
 
 fn extract(t: &Tree, root: &Path) {
