@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use eflow_ext4::{write, Options};
-use eflow_tree::Tree;
+use eflow_tree::{Entry, Kind, Tree};
 
 /// Options with fixed identity for tests.
 pub fn opts(size: u64) -> Options {
@@ -69,4 +69,18 @@ pub fn debugfs(img: &Path, cmd: &str) -> String {
     let (code, out) = run("debugfs", &["-R", cmd, img.to_str().unwrap()]);
     assert_eq!(code, 0, "debugfs -R {cmd:?} failed: {out}");
     out
+}
+
+/// `/dev` with a node of each special kind: `null` (char 1:3), `nvme` (block 259:`minor`,
+/// group 6), the FIFO `initctl` and the socket `log`.
+pub fn add_device_nodes(t: &mut Tree, minor: u32) {
+    t.mkdir_p("/dev").unwrap();
+    let null = Entry::new(Kind::CharDevice { major: 1, minor: 3 }, 0o666);
+    t.insert("/dev/null", null).unwrap();
+    let nvme = Entry::new(Kind::BlockDevice { major: 259, minor }, 0o660).owned(0, 6);
+    t.insert("/dev/nvme", nvme).unwrap();
+    t.insert("/dev/initctl", Entry::new(Kind::Fifo, 0o600))
+        .unwrap();
+    t.insert("/dev/log", Entry::new(Kind::Socket, 0o666))
+        .unwrap();
 }

@@ -83,28 +83,7 @@ fn varied_tree() -> Tree {
         ),
     )
     .unwrap();
-    t.mkdir_p("/dev").unwrap();
-    t.insert(
-        "/dev/null",
-        Entry::new(Kind::CharDevice { major: 1, minor: 3 }, 0o666),
-    )
-    .unwrap();
-    t.insert(
-        "/dev/nvme",
-        Entry::new(
-            Kind::BlockDevice {
-                major: 259,
-                minor: 300,
-            },
-            0o660,
-        )
-        .owned(0, 6),
-    )
-    .unwrap();
-    t.insert("/dev/initctl", Entry::new(Kind::Fifo, 0o600))
-        .unwrap();
-    t.insert("/dev/log", Entry::new(Kind::Socket, 0o666))
-        .unwrap();
+    add_device_nodes(&mut t, 300);
     let mut cap = Entry::file(noise(5000, 99), 0o755);
     let capv: Vec<u8> = vec![
         0, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,

@@ -35,27 +35,8 @@ fn small_tree_is_clean() {
 #[test]
 fn every_file_type_is_clean() {
     let mut t = small_tree();
-    t.mkdir_p("/dev").unwrap();
-    t.insert(
-        "/dev/null",
-        Entry::new(Kind::CharDevice { major: 1, minor: 3 }, 0o666),
-    )
-    .unwrap();
-    t.insert(
-        "/dev/big",
-        Entry::new(
-            Kind::BlockDevice {
-                major: 259,
-                minor: 70000,
-            },
-            0o660,
-        ),
-    )
-    .unwrap();
-    t.insert("/dev/fifo", Entry::new(Kind::Fifo, 0o600))
-        .unwrap();
-    t.insert("/dev/sock", Entry::new(Kind::Socket, 0o600))
-        .unwrap();
+    // A minor over 16 bits: the large encoding of device numbers.
+    add_device_nodes(&mut t, 70000);
     t.insert("/long", Entry::symlink("x".repeat(300))).unwrap();
     t.insert(
         "/dev/hl",
