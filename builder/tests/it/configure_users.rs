@@ -25,6 +25,11 @@ users:*:100:
 nogroup:*:65534:
 ";
 
+/// The four account databases of `t`, in the order passwd, shadow, group, gshadow.
+fn databases(t: &Tree) -> [String; 4] {
+    ["passwd", "shadow", "group", "gshadow"].map(|f| file(t, &format!("/etc/{f}")))
+}
+
 /// A Debian-like tree: base-passwd's masters (no /etc/passwd yet), sysusers.d files of
 /// systemd, dbus and an aziot-like package, and /etc/skel.
 fn debian_tree() -> Tree {
@@ -168,10 +173,15 @@ edgeagentuser:!*::
 fn debian_tree_gets_exact_databases() {
     let mut t = debian_tree();
     let out = configure(&mut t, &recipe_users(), &recipe_groups(), MTIME).unwrap();
-    assert_eq!(file(&t, "/etc/passwd"), EXPECTED_PASSWD);
-    assert_eq!(file(&t, "/etc/group"), EXPECTED_GROUP);
-    assert_eq!(file(&t, "/etc/shadow"), EXPECTED_SHADOW);
-    assert_eq!(file(&t, "/etc/gshadow"), EXPECTED_GSHADOW);
+    assert_eq!(
+        databases(&t),
+        [
+            EXPECTED_PASSWD,
+            EXPECTED_SHADOW,
+            EXPECTED_GROUP,
+            EXPECTED_GSHADOW
+        ]
+    );
     for (path, mode, gid) in [
         ("/etc/passwd", 0o644, 0),
         ("/etc/group", 0o644, 0),
@@ -265,22 +275,15 @@ fn existing_databases_are_kept_and_extended() {
         ..Default::default()
     }];
     configure(&mut t, &users, &[], 86_400 * 20_000).unwrap();
-    assert_eq!(
-        file(&t, "/etc/passwd"),
-        "root:x:0:0:root:/root:/bin/bash\nold:x:1000:1000::/home/old:/bin/bash\nnew:x:1001:1001::/home/new:/bin/bash\n"
-    );
-    assert_eq!(
-        file(&t, "/etc/shadow"),
-        "root:$6$abc:19000:0:99999:7:::\nold:!:19001::::::\nnew:!*:20000::::::\n"
-    );
-    assert_eq!(
-        file(&t, "/etc/group"),
-        "root:x:0:\nold:x:1000:new\nshadow:x:42:\nnew:x:1001:\n"
-    );
     // The existing gshadow line keeps its password and admins; shadow had no line: grpconv's `*`.
     assert_eq!(
-        file(&t, "/etc/gshadow"),
-        "root:*::\nold:!:old:new\nshadow:*::\nnew:!*::\n"
+        databases(&t),
+        [
+            "root:x:0:0:root:/root:/bin/bash\nold:x:1000:1000::/home/old:/bin/bash\nnew:x:1001:1001::/home/new:/bin/bash\n",
+            "root:$6$abc:19000:0:99999:7:::\nold:!:19001::::::\nnew:!*:20000::::::\n",
+            "root:x:0:\nold:x:1000:new\nshadow:x:42:\nnew:x:1001:\n",
+            "root:*::\nold:!:old:new\nshadow:*::\nnew:!*::\n",
+        ]
     );
 }
 
