@@ -46,6 +46,15 @@ pub fn mke2fs(img: &Path, size: u64, args: &[&str]) {
     );
 }
 
+/// Writes the tree as a `size`-byte image `name` in a new temporary directory and requires
+/// e2fsck to find it clean; the directory (kept while it lives) and the image's path.
+pub fn write_checked(tree: &Tree, size: u64, name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let img = write_image(tree, &opts(size), dir.path(), name);
+    assert_fsck_clean(&img);
+    (dir, img)
+}
+
 /// `e2fsck -fn` must exit 0 and report no problem.
 pub fn assert_fsck_clean(img: &Path) {
     let (code, out) = run("e2fsck", &["-fn", img.to_str().unwrap()]);

@@ -140,9 +140,7 @@ fn directory_with_a_two_level_index() {
         )
         .unwrap();
     }
-    let dir = tempfile::tempdir().unwrap();
-    let img = write_image(&t, &opts(256 << 20), dir.path(), "deep.img");
-    assert_fsck_clean(&img);
+    let (_dir, img) = write_checked(&t, 256 << 20, "deep.img");
     let out = debugfs(&img, "htree /d");
     assert!(
         out.contains("Indirect levels: 1"),
@@ -165,9 +163,7 @@ fn names_of_255_bytes() {
         )
         .unwrap();
     }
-    let dir = tempfile::tempdir().unwrap();
-    let img = write_image(&t, &opts(64 << 20), dir.path(), "names.img");
-    assert_fsck_clean(&img);
+    let (_dir, img) = write_checked(&t, 64 << 20, "names.img");
     let out = debugfs(&img, &format!("stat /{}", "q".repeat(255)));
     assert!(out.contains("Type: regular"), "{out}");
 }
@@ -179,9 +175,7 @@ fn file_just_over_one_extent() {
     let mut t = Tree::new();
     t.insert("/f", sparse_file(size, vec![0, 128 << 20, size - 8]))
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let img = write_image(&t, &opts(512 << 20), dir.path(), "one.img");
-    assert_fsck_clean(&img);
+    let (_dir, img) = write_checked(&t, 512 << 20, "one.img");
     let (n, index) = extents(&img, "/f");
     assert!(n >= 2 && !index, "{n} extents");
     for m in [0u64, 128 << 20, size - 8] {
@@ -203,9 +197,7 @@ fn five_gib_file_needs_an_extent_tree_level() {
         .unwrap();
     t.insert("/big", sparse_file(size, markers.clone()))
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let img = write_image(&t, &opts(6 << 30), dir.path(), "big.img");
-    assert_fsck_clean(&img);
+    let (_dir, img) = write_checked(&t, 6 << 30, "big.img");
     let (n, index) = extents(&img, "/big");
     assert!(n > 40 && index, "{n} extents, index level {index}");
     for m in markers {
@@ -245,9 +237,7 @@ fn resize2fs_grows_a_written_image() {
         )
         .unwrap();
     }
-    let dir = tempfile::tempdir().unwrap();
-    let img = write_image(&t, &opts(128 << 20), dir.path(), "grow.img");
-    assert_fsck_clean(&img);
+    let (_dir, img) = write_checked(&t, 128 << 20, "grow.img");
     // 10 GiB = 80 groups: the descriptor table grows from 1 to 2 blocks, taken from the
     // reserved GDT blocks the resize inode holds (15 for 128 MiB, as mke2fs reserves).
     let (code, out) = run("resize2fs", &[img.to_str().unwrap(), "10G"]);
@@ -270,9 +260,7 @@ fn min_size_fits_and_too_small_is_an_error() {
     }
     let m = min_size(&t);
     assert!((50 << 20..100 << 20).contains(&m), "min_size {m}");
-    let dir = tempfile::tempdir().unwrap();
-    let img = write_image(&t, &opts(m), dir.path(), "min.img");
-    assert_fsck_clean(&img);
+    write_checked(&t, m, "min.img");
     match write(&t, &opts(32 << 20)) {
         Err(Error::NoSpace { min_size, .. }) => assert_eq!(min_size, m),
         Err(e) => panic!("unexpected error {e}"),
@@ -282,9 +270,7 @@ fn min_size_fits_and_too_small_is_an_error() {
 
 #[test]
 fn empty_filesystem_has_root_and_lost_found() {
-    let dir = tempfile::tempdir().unwrap();
-    let img = write_image(&Tree::new(), &opts(8 << 20), dir.path(), "tiny.img");
-    assert_fsck_clean(&img);
+    let (_dir, img) = write_checked(&Tree::new(), 8 << 20, "tiny.img");
     let out = debugfs(&img, "ls -l /");
     assert!(out.contains("lost+found"), "{out}");
 }

@@ -20,16 +20,12 @@ fn small_tree() -> Tree {
 
 #[test]
 fn empty_filesystem_is_clean() {
-    let dir = tempfile::tempdir().unwrap();
-    let img = write_image(&Tree::new(), &opts(64 << 20), dir.path(), "empty.img");
-    assert_fsck_clean(&img);
+    write_checked(&Tree::new(), 64 << 20, "empty.img");
 }
 
 #[test]
 fn small_tree_is_clean() {
-    let dir = tempfile::tempdir().unwrap();
-    let img = write_image(&small_tree(), &opts(1 << 30), dir.path(), "small.img");
-    assert_fsck_clean(&img);
+    write_checked(&small_tree(), 1 << 30, "small.img");
 }
 
 #[test]
@@ -59,9 +55,7 @@ fn every_file_type_is_clean() {
     big.xattrs.insert("trusted.x".into(), vec![4u8; 10]);
     t.insert("/etc/big1", big.clone()).unwrap();
     t.insert("/etc/big2", big).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let img = write_image(&t, &opts(256 << 20), dir.path(), "types.img");
-    assert_fsck_clean(&img);
+    write_checked(&t, 256 << 20, "types.img");
 }
 
 #[test]
@@ -74,18 +68,14 @@ fn more_files_than_default_inodes_is_clean() {
             .unwrap();
     }
     assert!(eflow_ext4::min_size(&t) <= 32 << 20);
-    let dir = tempfile::tempdir().unwrap();
-    let img = write_image(&t, &opts(32 << 20), dir.path(), "inodes.img");
-    assert_fsck_clean(&img);
+    write_checked(&t, 32 << 20, "inodes.img");
 }
 
 #[test]
 fn filesystem_of_130_gib_with_a_1_gib_journal_is_clean() {
     // From 128 GiB on, mke2fs's journal is 1 GiB: 8 extents, so the journal inode needs an
     // extent tree block.
-    let dir = tempfile::tempdir().unwrap();
-    let img = write_image(&small_tree(), &opts(130 << 30), dir.path(), "big.img");
-    assert_fsck_clean(&img);
+    let (_dir, img) = write_checked(&small_tree(), 130 << 30, "big.img");
     let out = debugfs(&img, "stat <8>");
     assert!(out.contains("Size: 1073741824"), "{out}");
 }

@@ -146,25 +146,34 @@ fn garbage_and_truncation_do_not_panic() {
     exercise(&g);
 }
 
-#[test]
-fn bit_flips_do_not_panic() {
-    let mut bytes = image_bytes(&sample_tree());
-    // Metadata lives in the first blocks; flip bits there and at scattered offsets.
-    let mut x = 0x9E37_79B9u32;
+/// 3000 times: flips one bit at `at(i, x)` (`x` a xorshift sequence from `seed`), runs every
+/// reader operation on the damaged image, and flips the bit back.
+fn flip_bits_and_exercise(bytes: &mut [u8], seed: u32, at: impl Fn(u32, u32) -> usize) {
+    let mut x = seed;
     for i in 0..3000u32 {
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
-        let off = if i % 2 == 0 {
-            (x as usize) % (600 * 4096)
-        } else {
-            (x as usize) % bytes.len()
-        };
+        let off = at(i, x);
         let bit = 1u8 << (x >> 29);
         bytes[off] ^= bit;
-        exercise(&bytes);
+        exercise(bytes);
         bytes[off] ^= bit;
     }
+}
+
+#[test]
+fn bit_flips_do_not_panic() {
+    let mut bytes = image_bytes(&sample_tree());
+    // Metadata lives in the first blocks; flip bits there and at scattered offsets.
+    let len = bytes.len();
+    flip_bits_and_exercise(&mut bytes, 0x9E37_79B9, |i, x| {
+        if i % 2 == 0 {
+            (x as usize) % (600 * 4096)
+        } else {
+            (x as usize) % len
+        }
+    });
 }
 
 #[test]
@@ -185,18 +194,8 @@ fn bit_flips_without_checksums_do_not_panic() {
     );
     let mut bytes = std::fs::read(&img).unwrap();
     exercise(&bytes);
-    let mut x = 0x0BAD_CAFEu32;
-    for _ in 0..3000u32 {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        // Used blocks of an 8 MiB mke2fs image are in the first ~600 blocks.
-        let off = (x as usize) % (600 * 4096);
-        let bit = 1u8 << (x >> 29);
-        bytes[off] ^= bit;
-        exercise(&bytes);
-        bytes[off] ^= bit;
-    }
+    // Used blocks of an 8 MiB mke2fs image are in the first ~600 blocks.
+    flip_bits_and_exercise(&mut bytes, 0x0BAD_CAFE, |_, x| (x as usize) % (600 * 4096));
 }
 
 #[test]
