@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::Cursor;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use eflow_extents::{write_raw, Layout};
@@ -59,18 +59,21 @@ fn sample() -> Gpt {
     }
 }
 
-fn write_disk(gpt: &Gpt, path: &Path) {
+/// The [`sample`] table written by our writer to `dir/disk.raw`.
+fn sample_disk(dir: &Path) -> (Gpt, PathBuf) {
+    let gpt = sample();
+    let path = dir.join("disk.raw");
     let mut layout = Layout::new(gpt.disk_size);
     gpt.place(&mut layout).unwrap();
-    let mut f = File::create(path).unwrap();
+    let mut f = File::create(&path).unwrap();
     write_raw(&mut layout, &mut f).unwrap();
+    (gpt, path)
 }
 
 #[test]
 fn sgdisk_verify_finds_no_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let disk = dir.path().join("disk.raw");
-    write_disk(&sample(), &disk);
+    let (_, disk) = sample_disk(dir.path());
     let (ok, text) = tool("sgdisk", &["-v"], &disk);
     assert!(ok, "sgdisk -v failed:\n{text}");
     assert!(
@@ -82,9 +85,7 @@ fn sgdisk_verify_finds_no_problem() {
 #[test]
 fn sfdisk_json_shows_the_planned_layout() {
     let dir = tempfile::tempdir().unwrap();
-    let disk = dir.path().join("disk.raw");
-    let gpt = sample();
-    write_disk(&gpt, &disk);
+    let (gpt, disk) = sample_disk(dir.path());
     let (ok, text) = tool("sfdisk", &["--json"], &disk);
     assert!(ok, "sfdisk --json failed:\n{text}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -122,9 +123,7 @@ fn sfdisk_json_shows_the_planned_layout() {
 #[test]
 fn reader_round_trips_the_written_disk() {
     let dir = tempfile::tempdir().unwrap();
-    let disk = dir.path().join("disk.raw");
-    let gpt = sample();
-    write_disk(&gpt, &disk);
+    let (gpt, disk) = sample_disk(dir.path());
     let back = Gpt::read(&mut File::open(&disk).unwrap()).unwrap();
     assert_eq!(back, gpt);
 }
