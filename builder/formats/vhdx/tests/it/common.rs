@@ -1,10 +1,21 @@
 //! Helpers the VHDX tests share beyond the test kit: the independent tools (qemu-img,
 //! vhdiinfo) judging a VHDX file against its raw original.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use tempfile::TempDir;
+
 pub use eflow_testkit::{pseudo_random, qemu_img_raw, qemu_img_same, qemu_img_vhdx, sparse_file};
+
+/// A sparse raw disk `name` of `size` bytes with `pieces` (offset, bytes) written in, in a new
+/// temporary directory (kept while the returned handle lives).
+pub fn raw_disk(name: &str, size: u64, pieces: &[(u64, Vec<u8>)]) -> (TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let raw = d.path().join(name);
+    sparse_file(&raw, size, pieces);
+    (d, raw)
+}
 
 /// Runs `name` with `args`, requiring success; both streams as text (qemu-img answers on either).
 pub fn tool(name: &str, args: &[&str]) -> String {

@@ -19,9 +19,7 @@ fn open(p: &std::path::Path) -> DiskReader {
 
 #[test]
 fn raw_vhdx_raw_with_progress() {
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("a.raw");
-    sparse_file(&raw, 12 * MIB, &[(MIB + 7, pseudo_random(1, 3 << 20))]);
+    let (d, raw) = raw_disk("a.raw", 12 * MIB, &[(MIB + 7, pseudo_random(1, 3 << 20))]);
     let vhdx = d.path().join("a.vhdx");
 
     let disk = open(&raw);
@@ -66,9 +64,7 @@ fn raw_vhdx_raw_with_progress() {
 
 #[test]
 fn fixed_vhd_through_the_container_view() {
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("a.raw");
-    sparse_file(&raw, 6 * MIB, &[(5 * MIB - 3, pseudo_random(2, 9000))]);
+    let (d, raw) = raw_disk("a.raw", 6 * MIB, &[(5 * MIB - 3, pseudo_random(2, 9000))]);
     let vhd = d.path().join("a.vhd");
     let mut src = open(&raw).into_sparse().unwrap();
     write_vhd_fixed(
@@ -106,10 +102,8 @@ fn fixed_vhd_through_the_container_view() {
 
 #[test]
 fn vhdx_written_by_qemu_reads_as_its_raw() {
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("a.raw");
-    sparse_file(
-        &raw,
+    let (d, raw) = raw_disk(
+        "a.raw",
         40 * MIB,
         &[
             (0, pseudo_random(3, 5000)),
@@ -136,9 +130,7 @@ fn vhdx_written_by_qemu_reads_as_its_raw() {
 
 #[test]
 fn bad_inputs_are_errors() {
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("odd.raw");
-    sparse_file::<&[u8]>(&raw, MIB + 100, &[]);
+    let (d, raw) = raw_disk("odd.raw", MIB + 100, &[]);
     // Not a whole number of sectors: the writer refuses.
     let mut src = RawFile::new(File::open(&raw).unwrap()).unwrap();
     let out = d.path().join("odd.vhdx");

@@ -10,11 +10,9 @@ const MIB: u64 = 1 << 20;
 
 #[test]
 fn fixed_vhd_read_by_qemu_and_libvhdi() {
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("d.raw");
     let size = 130 * MIB;
-    sparse_file(
-        &raw,
+    let (d, raw) = raw_disk(
+        "d.raw",
         size,
         &[
             (0, pseudo_random(1, 70_000)),
@@ -47,9 +45,7 @@ fn fixed_vhd_read_by_qemu_and_libvhdi() {
 
 #[test]
 fn size_not_whole_mib_refused() {
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("odd.raw");
-    sparse_file::<&[u8]>(&raw, 10 * MIB + 512, &[]);
+    let (d, raw) = raw_disk("odd.raw", 10 * MIB + 512, &[]);
     let mut src = RawFile::new(File::open(&raw).unwrap()).unwrap();
     let e = write_vhd_fixed(
         &mut src,

@@ -41,9 +41,7 @@ fn convert_and_check(dir: &Path, name: &str, raw: &Path, size: u64, o: &Options)
 
 #[test]
 fn empty_disk() {
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("empty.raw");
-    sparse_file::<&[u8]>(&raw, 64 * MIB, &[]);
+    let (d, raw) = raw_disk("empty.raw", 64 * MIB, &[]);
     let s = convert_and_check(d.path(), "empty", &raw, 64 * MIB, &Options::default());
     assert_eq!(s.blocks_present, 0);
     assert_eq!(s.file_size, 4 * MIB, "only the fixed structures");
@@ -51,9 +49,7 @@ fn empty_disk() {
 
 #[test]
 fn all_data() {
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("full.raw");
-    sparse_file(&raw, 8 * MIB, &[(0, pseudo_random(1, 8 << 20))]);
+    let (d, raw) = raw_disk("full.raw", 8 * MIB, &[(0, pseudo_random(1, 8 << 20))]);
     let s = convert_and_check(d.path(), "full", &raw, 8 * MIB, &Options::default());
     assert_eq!(s.blocks_present, 8);
 }
@@ -80,11 +76,9 @@ fn alternating_data_and_zero_blocks() {
 
 #[test]
 fn size_not_a_multiple_of_the_block_size() {
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("odd.raw");
     let size = 9 * MIB + 3 * 512;
-    sparse_file(
-        &raw,
+    let (d, raw) = raw_disk(
+        "odd.raw",
         size,
         &[
             (0, pseudo_random(3, 4096)),
@@ -101,9 +95,7 @@ fn size_not_a_multiple_of_the_block_size() {
 
 #[test]
 fn size_not_a_multiple_of_the_logical_sector_is_refused() {
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("bad.raw");
-    sparse_file::<&[u8]>(&raw, MIB + 512, &[]);
+    let (d, raw) = raw_disk("bad.raw", MIB + 512, &[]);
     let mut src = RawFile::new(File::open(&raw).unwrap()).unwrap();
     let mut out = File::create(d.path().join("bad.vhdx")).unwrap();
     let e = write(
@@ -117,11 +109,9 @@ fn size_not_a_multiple_of_the_logical_sector_is_refused() {
 
 #[test]
 fn more_than_4_gib_mostly_sparse() {
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("big.raw");
     let size = 5 * 1024 * MIB + 512;
-    sparse_file(
-        &raw,
+    let (d, raw) = raw_disk(
+        "big.raw",
         size,
         &[
             (0, pseudo_random(5, 64 << 10)),
@@ -137,11 +127,9 @@ fn more_than_4_gib_mostly_sparse() {
 fn bat_larger_than_one_mib() {
     // 130 GiB with 1 MiB blocks: 133120 payload entries plus 32 sector bitmap entries, a BAT
     // of 2 MiB; data in the last block and on both sides of a chunk boundary.
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("huge.raw");
     let size = 130u64 << 30;
-    sparse_file(
-        &raw,
+    let (d, raw) = raw_disk(
+        "huge.raw",
         size,
         &[
             ((128u64 << 30) - 512, pseudo_random(14, 1024)),
@@ -165,11 +153,9 @@ fn bat_larger_than_one_mib() {
 
 #[test]
 fn several_block_sizes() {
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("bs.raw");
     let size = 300 * MIB;
-    sparse_file(
-        &raw,
+    let (d, raw) = raw_disk(
+        "bs.raw",
         size,
         &[
             (MIB, pseudo_random(8, 100_000)),
@@ -194,10 +180,8 @@ fn sectors_4096() {
     // judges the metadata, and qemu-img judges the BAT and payload of a copy whose logical
     // sector item is patched to 512 (metadata items carry no checksum; with 32 blocks the
     // BAT layout is the same for both chunk ratios).
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("4k.raw");
-    sparse_file(
-        &raw,
+    let (d, raw) = raw_disk(
+        "4k.raw",
         32 * MIB,
         &[(5 * MIB + 4096, pseudo_random(11, 1 << 20))],
     );
@@ -232,9 +216,11 @@ fn sectors_4096() {
 
 #[test]
 fn fixed_disk() {
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("fixed.raw");
-    sparse_file(&raw, 24 * MIB, &[(3 * MIB, pseudo_random(12, 5 << 20))]);
+    let (d, raw) = raw_disk(
+        "fixed.raw",
+        24 * MIB,
+        &[(3 * MIB, pseudo_random(12, 5 << 20))],
+    );
     let s = convert_and_check(
         d.path(),
         "fixed",
@@ -249,9 +235,7 @@ fn fixed_disk() {
 
 #[test]
 fn reproducible() {
-    let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("r.raw");
-    sparse_file(&raw, 16 * MIB, &[(2 * MIB, pseudo_random(13, 3 << 20))]);
+    let (d, raw) = raw_disk("r.raw", 16 * MIB, &[(2 * MIB, pseudo_random(13, 3 << 20))]);
     for kind in [Kind::Dynamic, Kind::Fixed] {
         let mut outs = Vec::new();
         for i in 0..2 {
