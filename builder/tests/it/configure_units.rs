@@ -85,8 +85,11 @@ fn fixture() -> Tree {
     t
 }
 
-/// Writes a Tree into a host directory (for the comparison only; the stage never does this).
-fn extract(tree: &Tree, root: &Path) {
+/// A copy of the Tree in a new host directory (for the comparison only; the stage never does
+/// this).
+fn extracted(tree: &Tree) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
     for (path, e) in tree.iter() {
         let dst = root.join(path.trim_start_matches('/'));
         match &e.kind {
@@ -100,6 +103,7 @@ fn extract(tree: &Tree, root: &Path) {
             other => panic!("fixture holds an unexpected {other:?}"),
         }
     }
+    dir
 }
 
 /// (link, target) of every symlink under /etc/systemd/system of a host directory.
@@ -155,8 +159,7 @@ const UNITS: [&str; 6] = [
 #[test]
 fn enable_mask_and_default_match_systemctl() {
     let mut t = fixture();
-    let dir = tempfile::tempdir().unwrap();
-    extract(&t, dir.path());
+    let dir = extracted(&t);
 
     let units: Vec<String> = UNITS.iter().map(|s| s.to_string()).collect();
     let made = enable(&mut t, &units, MTIME).unwrap();
@@ -294,8 +297,7 @@ fn preset_fixture() -> Tree {
 fn presets_match_systemctl_preset_all() {
     // With systemd's own default (enable what nothing matches) the host's preset-all is the oracle.
     let mut t = preset_fixture();
-    let dir = tempfile::tempdir().unwrap();
-    extract(&t, dir.path());
+    let dir = extracted(&t);
     apply_presets(&mut t, PresetDefault::Enable, MTIME).unwrap();
     systemctl(dir.path(), &["preset-all"]);
     assert_eq!(tree_links(&t), host_links(dir.path()));
