@@ -12,6 +12,7 @@ mod command;
 mod disk;
 mod fixture;
 mod fuzz;
+mod tree;
 
 pub use bench::{bench_disk, file_sizes, median, medians, peak_rss_kib};
 pub use command::{
@@ -24,3 +25,4 @@ pub use disk::{
 };
 pub use fixture::{damaged_copies, flip_byte, path_str, pseudo_random, sha256sum, sparse_file};
 pub use fuzz::{replay_fuzz_regressions, FuzzEntry};
+pub use tree::extract_tree;

@@ -3,10 +3,9 @@
 
 use eflow_builder::stages::configure::presets::{apply_presets, PresetDefault};
 use eflow_builder::stages::configure::units::{enable, mask, set_default_target, UnitsError};
-use eflow_testkit::ok;
+use eflow_testkit::{extract_tree, ok};
 use eflow_tree::{Entry, Kind, Tree};
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
@@ -85,24 +84,10 @@ fn fixture() -> Tree {
     t
 }
 
-/// A copy of the Tree in a new host directory (for the comparison only; the stage never does
-/// this).
+/// A copy of the Tree in a new host directory, for systemctl to read.
 fn extracted(tree: &Tree) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    for (path, e) in tree.iter() {
-        let dst = root.join(path.trim_start_matches('/'));
-        match &e.kind {
-            Kind::Dir => std::fs::create_dir_all(&dst).unwrap(),
-            Kind::File { content, .. } => {
-                let mut data = Vec::new();
-                content.open().unwrap().read_to_end(&mut data).unwrap();
-                std::fs::write(&dst, data).unwrap();
-            }
-            Kind::Symlink { target } => std::os::unix::fs::symlink(target, &dst).unwrap(),
-            other => panic!("fixture holds an unexpected {other:?}"),
-        }
-    }
+    extract_tree(tree, dir.path());
     dir
 }
 

@@ -154,22 +154,6 @@ fn child(out: &Path, size: u64) {
     println!("{secs} {} {base} {meta}", eflow_testkit::peak_rss_kib());
 }
 
-fn extract(t: &Tree, root: &Path) {
-    for (path, e) in t.iter() {
-        let host = root.join(path.trim_start_matches('/'));
-        match &e.kind {
-            Kind::Dir => std::fs::create_dir_all(&host).unwrap(),
-            Kind::File { content, .. } => {
-                let mut r = content.open().unwrap();
-                let mut f = File::create(&host).unwrap();
-                io::copy(&mut r, &mut f).unwrap();
-            }
-            Kind::Symlink { target } => std::os::unix::fs::symlink(target, &host).unwrap(),
-            _ => {}
-        }
-    }
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
@@ -216,7 +200,7 @@ fn main() {
 
     // mke2fs on the same content extracted to a directory (extraction not timed).
     let src = scratch.path().join("src");
-    extract(&tree, &src);
+    eflow_testkit::extract_tree(&tree, &src);
     drop(tree);
     let ref_img = scratch.path().join("mke2fs.img");
     File::create(&ref_img).unwrap().set_len(size).unwrap();
