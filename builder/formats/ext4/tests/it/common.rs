@@ -55,6 +55,20 @@ pub fn write_checked(tree: &Tree, size: u64, name: &str) -> (tempfile::TempDir, 
     (dir, img)
 }
 
+/// An image mke2fs made (not our writer) of `size` bytes holding `tree` (`mke2fs -d` of the
+/// Tree extracted to a directory), with `args`; in a new temporary directory kept while the
+/// returned handle lives.
+pub fn mke2fs_image(tree: &Tree, size: u64, args: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    eflow_testkit::extract_tree(tree, &src);
+    let img = dir.path().join("mke2fs.img");
+    let mut all = args.to_vec();
+    all.extend(["-d", src.to_str().unwrap()]);
+    mke2fs(&img, size, &all);
+    (dir, img)
+}
+
 /// `e2fsck -fn` must exit 0 and report no problem.
 pub fn assert_fsck_clean(img: &Path) {
     let (code, out) = run("e2fsck", &["-fn", img.to_str().unwrap()]);

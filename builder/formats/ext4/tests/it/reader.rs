@@ -84,13 +84,12 @@ fn reads_back_what_the_writer_wrote() {
 
 #[test]
 fn reads_an_image_made_by_mke2fs() {
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    std::fs::create_dir_all(src.join("a/b")).unwrap();
-    std::fs::write(src.join("a/b/file"), vec![42u8; 200_000]).unwrap();
-    std::os::unix::fs::symlink("b/file", src.join("a/l")).unwrap();
-    let img = dir.path().join("mke2fs.img");
-    mke2fs(&img, 64 << 20, &["-d", src.to_str().unwrap()]);
+    let mut t = Tree::new();
+    t.mkdir_p("/a/b").unwrap();
+    t.insert("/a/b/file", Entry::file(vec![42u8; 200_000], 0o644))
+        .unwrap();
+    t.insert("/a/l", Entry::symlink("b/file")).unwrap();
+    let (_dir, img) = mke2fs_image(&t, 64 << 20, &[]);
     let mut r = Ext4Reader::open(std::fs::File::open(&img).unwrap()).unwrap();
     assert_eq!(r.read_file("/a/b/file").unwrap(), vec![42u8; 200_000]);
     assert_eq!(r.read_link("/a/l").unwrap(), "b/file");
@@ -179,19 +178,16 @@ fn bit_flips_do_not_panic() {
 #[test]
 fn bit_flips_without_checksums_do_not_panic() {
     // Without metadata_csum nothing stops a flipped bit before the parsers see it.
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    std::fs::create_dir_all(src.join("etc/ssl")).unwrap();
-    std::fs::write(src.join("etc/ssl/cert"), vec![9u8; 10_000]).unwrap();
-    std::os::unix::fs::symlink("ssl/cert", src.join("etc/link")).unwrap();
-    std::os::unix::fs::symlink("z".repeat(100), src.join("etc/slow")).unwrap();
-    std::fs::write(src.join("etc/x"), b"x").unwrap();
-    let img = dir.path().join("nocsum.img");
-    mke2fs(
-        &img,
-        8 << 20,
-        &["-O", "^metadata_csum", "-d", src.to_str().unwrap()],
-    );
+    let mut t = Tree::new();
+    t.mkdir_p("/etc/ssl").unwrap();
+    t.insert("/etc/ssl/cert", Entry::file(vec![9u8; 10_000], 0o644))
+        .unwrap();
+    t.insert("/etc/link", Entry::symlink("ssl/cert")).unwrap();
+    t.insert("/etc/slow", Entry::symlink("z".repeat(100)))
+        .unwrap();
+    t.insert("/etc/x", Entry::file(b"x".to_vec(), 0o644))
+        .unwrap();
+    let (_dir, img) = mke2fs_image(&t, 8 << 20, &["-O", "^metadata_csum"]);
     let mut bytes = std::fs::read(&img).unwrap();
     exercise(&bytes);
     // Used blocks of an 8 MiB mke2fs image are in the first ~600 blocks.
