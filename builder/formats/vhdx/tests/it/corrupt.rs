@@ -206,19 +206,17 @@ fn overlapping_payload_blocks() {
 }
 
 #[test]
-fn payload_block_over_the_bat() {
+fn payload_block_over_the_bat_or_past_eof() {
     let d = tempfile::tempdir().unwrap();
-    let (mut file, _) = sample();
-    file[BAT + 8..BAT + 16].copy_from_slice(&((3u64 << 20) | 6).to_le_bytes());
-    expect_err(d.path(), &file, "overlaps the BAT region");
-}
-
-#[test]
-fn payload_block_past_eof() {
-    let d = tempfile::tempdir().unwrap();
-    let (mut file, _) = sample();
-    file[BAT + 8..BAT + 16].copy_from_slice(&((1000u64 << 20) | 6).to_le_bytes());
-    expect_err(d.path(), &file, "passes the end of the file");
+    // Block 1's BAT entry pointing at 3 MiB (the BAT) or at 1000 MiB, state FULLY_PRESENT.
+    for (mib, want) in [
+        (3u64, "overlaps the BAT region"),
+        (1000, "passes the end of the file"),
+    ] {
+        let (mut file, _) = sample();
+        file[BAT + 8..BAT + 16].copy_from_slice(&((mib << 20) | 6).to_le_bytes());
+        expect_err(d.path(), &file, want);
+    }
 }
 
 #[test]
