@@ -1,6 +1,7 @@
 //! The entry points of the fuzz targets, one function per target: the cargo-fuzz targets in
 //! `fuzz_targets/` call them, and the crate's tests replay `regressions/TARGET/` through them
 //! (`tests/it/fuzz_regressions.rs`), so the fuzzers and the replay cannot drift apart.
+#![allow(dead_code)] // each fuzz target uses one of them
 
 use std::collections::BTreeSet;
 
