@@ -9,43 +9,13 @@
 //! qemu-img as it is by default, followed by `sync FILE` (an fsync of its output: the
 //! like-for-like comparison), and with `-t writeback`.
 
-use std::fs::File;
-use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const MIB: u64 = 1 << 20;
-const RUNS: usize = 5;
+use eflow_testkit::{bench_disk, file_sizes, medians};
 
-/// A 4 GiB sparse file with 1024 pseudo-random 1 MiB runs, half aligned to 1 MiB, half not.
-fn make_input(path: &Path) {
-    let f = File::create(path).unwrap();
-    f.set_len(4096 * MIB).unwrap();
-    let mut x: u64 = 0x1234_5678_9abc_def1;
-    let mut next = move || {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    };
-    let mut slots: Vec<u64> = (0..4094).collect();
-    for i in (1..slots.len()).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
-        slots.swap(i, j);
-    }
-    let mut picked = slots[..1024].to_vec();
-    picked.sort_unstable();
-    let mut buf = vec![0u8; MIB as usize];
-    for (n, slot) in picked.iter().enumerate() {
-        for c in buf.chunks_exact_mut(8) {
-            c.copy_from_slice(&next().to_le_bytes());
-        }
-        let off = slot * MIB + if n % 2 == 1 { MIB / 2 } else { 0 };
-        f.write_all_at(&buf, off).unwrap();
-    }
-    f.sync_all().unwrap();
-}
+const RUNS: usize = 5;
 
 /// CPU time (user + system) of this process's waited-for children, from /proc/self/stat
 /// (fields cutime and cstime, in clock ticks).
@@ -88,28 +58,11 @@ fn timed_then(out: &Path, cmd: &mut Command, fsync: bool) -> Timing {
     (wall, children_cpu() - c0)
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn medians(v: &[Timing]) -> Timing {
-    (
-        median(v.iter().map(|t| t.0).collect()),
-        median(v.iter().map(|t| t.1).collect()),
-    )
-}
-
-fn sizes(p: &Path) -> (u64, u64) {
-    let m = std::fs::metadata(p).unwrap();
-    (m.len(), m.blocks() * 512)
-}
-
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.raw");
     eprintln!("making a 4 GiB sparse raw disk holding 1 GiB of data...");
-    make_input(&input);
+    bench_disk(&input);
     let ours_p = dir.path().join("ours.vhdx");
     let q_p = dir.path().join("qemu.vhdx");
     let qw_p = dir.path().join("qemu-wb.vhdx");
@@ -137,16 +90,10 @@ fn main() {
         qw.push(timed(&qw_p, &mut qemu(&qw_p, &["-t", "writeback"])));
     }
     for p in [&ours_p, &q_p] {
-        let st = Command::new("qemu-img")
-            .args(["compare", "-q", "-f", "vhdx", "-F", "raw"])
-            .arg(p)
-            .arg(&input)
-            .status()
-            .unwrap();
-        assert!(st.success(), "{} differs from the input", p.display());
+        eflow_testkit::qemu_img_same("vhdx", p, &input);
     }
     let (om, qm, qsm, qwm) = (medians(&o), medians(&q), medians(&qs), medians(&qw));
-    let (os, qs) = (sizes(&ours_p), sizes(&q_p));
+    let (os, qs) = (file_sizes(&ours_p), file_sizes(&q_p));
     println!(
         "raw -> VHDX, 4 GiB virtual, 1 GiB data, median of {RUNS} runs (programs, end to end)"
     );

@@ -15,16 +15,6 @@ use eflow_builder::commands::build::guest_tree;
 use eflow_builder::stages::fetch::{Cache, Fetcher};
 use eflow_builder::stages::plan::Plan;
 
-/// Peak resident memory (VmHWM) of this process, in KiB.
-fn peak_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let plan = Plan::load(&root.join("recipes/images/minimal.toml")).expect("plan");
@@ -43,7 +33,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
 
     // Ours: peak memory from here on only (the Tree and assembly are not the writer's).
-    let before = peak_kib();
+    let before = eflow_testkit::peak_rss_kib();
     std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak RSS counter");
     let ours_img = dir.path().join("ours.img");
     let start = Instant::now();
@@ -59,7 +49,7 @@ fn main() {
     eflow_extents::write_raw(&mut image, &mut out).expect("write_raw");
     out.sync_all().unwrap();
     let ours_secs = start.elapsed().as_secs_f64();
-    let ours_peak = peak_kib();
+    let ours_peak = eflow_testkit::peak_rss_kib();
 
     // The writer alone: the same Tree with every content already in memory, so that the time
     // excludes decompressing the packages' data.tar streams (which mke2fs -d does not do: it

@@ -39,24 +39,8 @@ pub struct Client<S> {
     next_id: u64,
 }
 
-/// An `exec` result with its outputs decoded.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExecOutput {
-    /// Exit code, when the command exited.
-    pub exit_code: Option<i32>,
-    /// Signal, when one ended it.
-    pub signal: Option<i32>,
-    /// Whether the timeout ended it.
-    pub timed_out: bool,
-    /// Stdout (at most [`MAX_EXEC_OUTPUT`] bytes).
-    pub stdout: Vec<u8>,
-    /// Whether stdout was cut.
-    pub stdout_truncated: bool,
-    /// Stderr (at most [`MAX_EXEC_OUTPUT`] bytes).
-    pub stderr: Vec<u8>,
-    /// Whether stderr was cut.
-    pub stderr_truncated: bool,
-}
+/// An `exec` result with its outputs decoded: what the guest captured, field for field.
+pub type ExecOutput = crate::exec::Captured;
 
 impl<S: Read + Write> Client<S> {
     /// A client on `stream` (already connected).

@@ -151,6 +151,18 @@ fn check_location(name: &'static str, v: &str, pkcs11: bool) -> Result<(), Provi
     }
 }
 
+/// The X.509 identity's certificate and private key locations.
+fn check_x509(cert: &str, pk: &str) -> Result<(), ProvisioningError> {
+    check_location("identity_cert", cert, false)?;
+    check_location("identity_pk", pk, true)
+}
+
+/// The DPS instance: its global endpoint and ID scope.
+fn check_dps(global_endpoint: &str, id_scope: &str) -> Result<(), ProvisioningError> {
+    check("global_endpoint", global_endpoint)?;
+    check("id_scope", id_scope)
+}
+
 /// An absolute path becomes a file:// URI; URIs stay as they are.
 fn location_uri(v: &str) -> String {
     if v.starts_with('/') {
@@ -175,8 +187,7 @@ impl Provisioning {
             } => {
                 check("iothub_hostname", iothub_hostname)?;
                 check("device_id", device_id)?;
-                check_location("identity_cert", identity_cert, false)?;
-                check_location("identity_pk", identity_pk.expose(), true)
+                check_x509(identity_cert, identity_pk.expose())
             }
             Provisioning::DpsSymmetricKey {
                 global_endpoint,
@@ -184,8 +195,7 @@ impl Provisioning {
                 registration_id,
                 symmetric_key,
             } => {
-                check("global_endpoint", global_endpoint)?;
-                check("id_scope", id_scope)?;
+                check_dps(global_endpoint, id_scope)?;
                 check("registration_id", registration_id)?;
                 check("symmetric_key", symmetric_key.expose())?;
                 base64::engine::general_purpose::STANDARD
@@ -200,21 +210,18 @@ impl Provisioning {
                 identity_cert,
                 identity_pk,
             } => {
-                check("global_endpoint", global_endpoint)?;
-                check("id_scope", id_scope)?;
+                check_dps(global_endpoint, id_scope)?;
                 if let Some(r) = registration_id {
                     check("registration_id", r)?;
                 }
-                check_location("identity_cert", identity_cert, false)?;
-                check_location("identity_pk", identity_pk.expose(), true)
+                check_x509(identity_cert, identity_pk.expose())
             }
             Provisioning::DpsTpm {
                 global_endpoint,
                 id_scope,
                 registration_id,
             } => {
-                check("global_endpoint", global_endpoint)?;
-                check("id_scope", id_scope)?;
+                check_dps(global_endpoint, id_scope)?;
                 check("registration_id", registration_id)
             }
         }
@@ -265,14 +272,7 @@ pub fn render_config_with(p: &Provisioning, hostname: &str, opts: &RenderOptions
             s.push_str(&format!("device_id = {}\n\n", q(device_id)));
             s.push_str("[provisioning.authentication]\n");
             s.push_str("method = \"x509\"\n");
-            s.push_str(&format!(
-                "identity_cert = {}\n",
-                q(&location_uri(identity_cert))
-            ));
-            s.push_str(&format!(
-                "identity_pk = {}\n",
-                q(&location_uri(identity_pk.expose()))
-            ));
+            x509_identity(&mut s, identity_cert, identity_pk.expose());
         }
         Provisioning::DpsSymmetricKey {
             global_endpoint,
@@ -298,14 +298,7 @@ pub fn render_config_with(p: &Provisioning, hostname: &str, opts: &RenderOptions
             if let Some(r) = registration_id {
                 s.push_str(&format!("registration_id = {}\n", q(r)));
             }
-            s.push_str(&format!(
-                "identity_cert = {}\n",
-                q(&location_uri(identity_cert))
-            ));
-            s.push_str(&format!(
-                "identity_pk = {}\n",
-                q(&location_uri(identity_pk.expose()))
-            ));
+            x509_identity(&mut s, identity_cert, identity_pk.expose());
         }
         Provisioning::DpsTpm {
             global_endpoint,
@@ -332,6 +325,12 @@ pub fn render_config_with(p: &Provisioning, hostname: &str, opts: &RenderOptions
         "network = \"azure-iot-edge\"\n",
     ));
     s
+}
+
+/// The X.509 identity lines: certificate and private key, as file:// (or pkcs11:) URIs.
+fn x509_identity(s: &mut String, cert: &str, pk: &str) {
+    s.push_str(&format!("identity_cert = {}\n", q(&location_uri(cert))));
+    s.push_str(&format!("identity_pk = {}\n", q(&location_uri(pk))));
 }
 
 fn dps_head(s: &mut String, global_endpoint: &str, id_scope: &str, method: &str) {

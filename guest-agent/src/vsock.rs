@@ -59,6 +59,29 @@ fn socket() -> Result<OwnedFd, VsockError> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// bind(2) or connect(2), which take the same arguments, on `fd` with the address `cid`:`port`.
+fn at_address(
+    fd: &OwnedFd,
+    cid: u32,
+    port: u32,
+    call: unsafe extern "C" fn(libc::c_int, *const libc::sockaddr, libc::socklen_t) -> libc::c_int,
+) -> io::Result<()> {
+    let addr = sockaddr(cid, port);
+    // SAFETY: addr is a valid sockaddr_vm of the given length; fd is ours.
+    let r = unsafe {
+        call(
+            fd.as_raw_fd(),
+            (&addr as *const libc::sockaddr_vm).cast(),
+            size_of::<libc::sockaddr_vm>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// A listening vsock socket.
 pub struct VsockListener {
     fd: OwnedFd,
@@ -73,20 +96,8 @@ impl VsockListener {
     /// Listens on `port` on `cid`.
     pub fn bind_cid(cid: u32, port: u32) -> Result<VsockListener, VsockError> {
         let fd = socket()?;
-        let addr = sockaddr(cid, port);
-        // SAFETY: addr is a valid sockaddr_vm of the given length; fd is ours.
-        let r = unsafe {
-            libc::bind(
-                fd.as_raw_fd(),
-                (&addr as *const libc::sockaddr_vm).cast(),
-                size_of::<libc::sockaddr_vm>() as libc::socklen_t,
-            )
-        };
-        if r != 0 {
-            return Err(VsockError::Bind {
-                port,
-                source: io::Error::last_os_error(),
-            });
+        if let Err(source) = at_address(&fd, cid, port, libc::bind) {
+            return Err(VsockError::Bind { port, source });
         }
         // SAFETY: listen on our bound socket.
         if unsafe { libc::listen(fd.as_raw_fd(), 16) } != 0 {
@@ -122,21 +133,8 @@ impl VsockListener {
 /// Connects to `cid`:`port` (a host-side client on Linux, or loopback tests).
 pub fn connect(cid: u32, port: u32) -> Result<File, VsockError> {
     let fd = socket()?;
-    let addr = sockaddr(cid, port);
-    // SAFETY: addr is a valid sockaddr_vm of the given length; fd is ours.
-    let r = unsafe {
-        libc::connect(
-            fd.as_raw_fd(),
-            (&addr as *const libc::sockaddr_vm).cast(),
-            size_of::<libc::sockaddr_vm>() as libc::socklen_t,
-        )
-    };
-    if r != 0 {
-        return Err(VsockError::Connect {
-            cid,
-            port,
-            source: io::Error::last_os_error(),
-        });
+    if let Err(source) = at_address(&fd, cid, port, libc::connect) {
+        return Err(VsockError::Connect { cid, port, source });
     }
     Ok(File::from(fd))
 }

@@ -151,24 +151,9 @@ struct ExtractedLicense {
 
 /// `YYYY-MM-DDThh:mm:ssZ` for seconds since the Unix epoch (proleptic Gregorian, UTC).
 pub fn iso8601_utc(epoch: u64) -> String {
-    let days = epoch / 86_400;
-    let secs = epoch % 86_400;
-    // Civil date from days since 1970-01-01 (era-based algorithm: 400-year cycles of
-    // 146097 days, years starting in March so the leap day falls last).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
+        "{}Z",
+        eflow_time::Civil::from_unix(epoch as i64).format('T')
     )
 }
 
@@ -567,25 +552,13 @@ Files: x.c\nCopyright: 2003 C\nLicense: GPL-2+ with OpenSSL exception\n";
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("eflow.spdx.json");
         std::fs::write(&path, spdx_sbom_json(&sample_input())).unwrap();
-        let out = std::process::Command::new(pyspdxtools())
-            .arg("-i")
-            .arg(&path)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run `{}` ({e}): install the SPDX validator with `pip install spdx-tools`",
-                    pyspdxtools()
-                )
-            });
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        let out = eflow_testkit::outcome(
+            std::process::Command::new(pyspdxtools())
+                .arg("-i")
+                .arg(&path),
         );
-        assert!(
-            out.status.success(),
-            "pyspdxtools rejected the SBOM:\n{text}"
-        );
+        let text = out.all();
+        assert!(out.success(), "pyspdxtools rejected the SBOM:\n{text}");
         assert!(
             !text.contains("ERROR") && !text.to_lowercase().contains("invalid"),
             "{text}"

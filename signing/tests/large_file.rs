@@ -9,16 +9,6 @@ use std::process::Command;
 use eflow_signing::{generate_with, sign_file, verify_file, write_public_key_file, KdfLimits};
 use eflow_testkit::ok;
 
-/// Peak resident set size of this process, in KiB (Linux `VmHWM`).
-fn peak_rss_kib() -> u64 {
-    let status = fs::read_to_string("/proc/self/status").expect("/proc/self/status (Linux)");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/self/status")
-}
-
 #[test]
 fn half_gib_file_is_signed_with_bounded_memory() {
     const SIZE: u64 = 512 << 20;
@@ -32,10 +22,10 @@ fn half_gib_file_is_signed_with_bounded_memory() {
     drop(f);
     let (sk, pk) = generate_with(None, KdfLimits::INTERACTIVE).unwrap();
 
-    let before = peak_rss_kib();
+    let before = eflow_testkit::peak_rss_kib();
     let minisig = sign_file(&sk, &path, "big file").unwrap();
     verify_file(&pk, &path, &minisig).unwrap();
-    let grown_kib = peak_rss_kib().saturating_sub(before);
+    let grown_kib = eflow_testkit::peak_rss_kib().saturating_sub(before);
     assert!(
         grown_kib < 32 * 1024,
         "peak memory grew by {grown_kib} KiB while signing a 512 MiB file"

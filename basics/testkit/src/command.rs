@@ -23,12 +23,14 @@ const INSTALL: &[(&str, &str)] = &[
     ("gpg", "apt-get install gnupg"),
     ("gpgconf", "apt-get install gnupg"),
     ("gpgv", "apt-get install gpgv"),
+    ("grpck", "apt-get install passwd"),
     ("gzip", "apt-get install gzip"),
     ("mcopy", "apt-get install mtools"),
     ("mdir", "apt-get install mtools"),
     ("minisign", "apt-get install minisign"),
     ("mkfs.ext4", "apt-get install e2fsprogs"),
     ("mkfs.vfat", "apt-get install dosfstools"),
+    ("pwck", "apt-get install passwd"),
     ("pyspdxtools", "pip install spdx-tools, or set $PYSPDXTOOLS"),
     ("qemu-img", "apt-get install qemu-utils"),
     ("qemu-system-x86_64", "apt-get install qemu-system-x86"),
@@ -182,6 +184,11 @@ impl From<Output> for Outcome {
 /// [`run`] as an [`Outcome`], for tests that judge the status and messages themselves.
 pub fn outcome(cmd: &mut Command) -> Outcome {
     run(cmd).into()
+}
+
+/// [`ok`] as an [`Outcome`], for tools whose answer may be on either stream (qemu-img).
+pub fn ok_outcome(cmd: &mut Command) -> Outcome {
+    ok(cmd).into()
 }
 
 /// A child killed and reaped when dropped, so a failing test leaves no VM or daemon behind.

@@ -62,6 +62,40 @@ pub fn copy_range(from: &Path, start: u64, len: u64, to: &Path) {
         .arg(format!("count={len}")));
 }
 
+/// Converts a raw disk to VHDX with `qemu-img convert -o OPTIONS` (`block_size=1M`,
+/// `subformat=fixed`, ...): a VHDX file that our writer did not make, for readers to read.
+pub fn qemu_img_vhdx(raw: &Path, vhdx: &Path, options: &str) {
+    ok(Command::new("qemu-img")
+        .args(["convert", "-f", "raw", "-O", "vhdx", "-o", options])
+        .arg(raw)
+        .arg(vhdx));
+}
+
+/// Converts the disk in `image` (format `fmt`: vhdx, vpc) to the raw file `raw` with qemu-img:
+/// the bytes another reader than ours finds.
+pub fn qemu_img_raw(fmt: &str, image: &Path, raw: &Path) {
+    ok(Command::new("qemu-img")
+        .args(["convert", "-f", fmt, "-O", "raw"])
+        .arg(image)
+        .arg(raw));
+}
+
+/// Requires `qemu-img compare -f FMT -F raw` to find the disk in `image` (raw, vhdx, vpc)
+/// byte for byte the same as the raw disk `raw`.
+pub fn qemu_img_same(fmt: &str, image: &Path, raw: &Path) {
+    let out = ok(Command::new("qemu-img")
+        .args(["compare", "-f", fmt, "-F", "raw"])
+        .arg(image)
+        .arg(raw));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Images are identical"),
+        "qemu-img compare {} {}: {text}",
+        image.display(),
+        raw.display()
+    );
+}
+
 /// Copies the partition `label` of a raw disk to the file `to`, for the filesystem checkers.
 pub fn extract_partition(disk: &Path, label: &str, to: &Path) -> Partition {
     let p = partition(disk, label);

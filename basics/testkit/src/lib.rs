@@ -7,15 +7,22 @@
 
 #![warn(missing_docs)]
 
+mod bench;
 mod command;
 mod disk;
 mod fixture;
 mod fuzz;
+mod tree;
 
+pub use bench::{bench_disk, file_sizes, median, medians, peak_rss_kib};
 pub use command::{
-    ok, ok_stdout, ok_with_input, outcome, require_tool, require_tools, run, run_with_input,
-    KillOnDrop, Outcome,
+    ok, ok_outcome, ok_stdout, ok_with_input, outcome, require_tool, require_tools, run,
+    run_with_input, KillOnDrop, Outcome,
 };
-pub use disk::{copy_range, extract_partition, partition, partitions, Partition};
+pub use disk::{
+    copy_range, extract_partition, partition, partitions, qemu_img_raw, qemu_img_same,
+    qemu_img_vhdx, Partition,
+};
 pub use fixture::{damaged_copies, flip_byte, path_str, pseudo_random, sha256sum, sparse_file};
 pub use fuzz::{replay_fuzz_regressions, FuzzEntry};
+pub use tree::extract_tree;

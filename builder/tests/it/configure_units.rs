@@ -3,19 +3,15 @@
 
 use eflow_builder::stages::configure::presets::{apply_presets, PresetDefault};
 use eflow_builder::stages::configure::units::{enable, mask, set_default_target, UnitsError};
-use eflow_testkit::ok;
+use eflow_testkit::{extract_tree, ok};
 use eflow_tree::{Entry, Kind, Tree};
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
-const MTIME: i64 = 1_700_000_000;
+use crate::trees::put;
 
-fn put(tree: &mut Tree, path: &str, text: &str) {
-    tree.mkdir_p(eflow_tree::parent(path)).unwrap();
-    tree.insert(path, Entry::file(text, 0o644)).unwrap();
-}
+const MTIME: i64 = 1_700_000_000;
 
 /// A usrmerged Debian 12 layout with a few units of every shape.
 fn fixture() -> Tree {
@@ -88,21 +84,11 @@ fn fixture() -> Tree {
     t
 }
 
-/// Writes a Tree into a host directory (for the comparison only; the stage never does this).
-fn extract(tree: &Tree, root: &Path) {
-    for (path, e) in tree.iter() {
-        let dst = root.join(path.trim_start_matches('/'));
-        match &e.kind {
-            Kind::Dir => std::fs::create_dir_all(&dst).unwrap(),
-            Kind::File { content, .. } => {
-                let mut data = Vec::new();
-                content.open().unwrap().read_to_end(&mut data).unwrap();
-                std::fs::write(&dst, data).unwrap();
-            }
-            Kind::Symlink { target } => std::os::unix::fs::symlink(target, &dst).unwrap(),
-            other => panic!("fixture holds an unexpected {other:?}"),
-        }
-    }
+/// A copy of the Tree in a new host directory, for systemctl to read.
+fn extracted(tree: &Tree) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    extract_tree(tree, dir.path());
+    dir
 }
 
 /// (link, target) of every symlink under /etc/systemd/system of a host directory.
@@ -158,8 +144,7 @@ const UNITS: [&str; 6] = [
 #[test]
 fn enable_mask_and_default_match_systemctl() {
     let mut t = fixture();
-    let dir = tempfile::tempdir().unwrap();
-    extract(&t, dir.path());
+    let dir = extracted(&t);
 
     let units: Vec<String> = UNITS.iter().map(|s| s.to_string()).collect();
     let made = enable(&mut t, &units, MTIME).unwrap();
@@ -297,8 +282,7 @@ fn preset_fixture() -> Tree {
 fn presets_match_systemctl_preset_all() {
     // With systemd's own default (enable what nothing matches) the host's preset-all is the oracle.
     let mut t = preset_fixture();
-    let dir = tempfile::tempdir().unwrap();
-    extract(&t, dir.path());
+    let dir = extracted(&t);
     apply_presets(&mut t, PresetDefault::Enable, MTIME).unwrap();
     systemctl(dir.path(), &["preset-all"]);
     assert_eq!(tree_links(&t), host_links(dir.path()));

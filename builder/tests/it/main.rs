@@ -5,6 +5,9 @@
 #[path = "../boot_support/mod.rs"]
 mod boot_support;
 
+mod trees;
+
 mod boot_qemu;
 mod configure_units;
+mod configure_users;
 mod fuzz_regressions;

@@ -251,15 +251,8 @@ pub fn read_control(path: &Path) -> Result<DebPackage, Error> {
         }
         let mut data = Vec::with_capacity(h.size as usize);
         let mut buf = [0u8; 16384];
-        loop {
-            let n = tar
-                .read_data(&mut buf)
-                .map_err(|e| tar_err(Some(h.name.clone()), e.to_string()))?;
-            if n == 0 {
-                break;
-            }
-            data.extend_from_slice(&buf[..n]);
-        }
+        tar.each_chunk(&mut buf, |c| data.extend_from_slice(c))
+            .map_err(|e| tar_err(Some(h.name.clone()), e.to_string()))?;
         if name == "control" {
             let text = String::from_utf8(data).map_err(|_| Error::Control {
                 package: path.to_path_buf(),

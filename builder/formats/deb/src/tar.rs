@@ -210,6 +210,17 @@ impl<R: Read> TarReader<R> {
         Ok(())
     }
 
+    /// Passes the current entry's data to `f`, a `buf` at a time, to its end.
+    pub fn each_chunk(&mut self, buf: &mut [u8], mut f: impl FnMut(&[u8])) -> io::Result<()> {
+        loop {
+            let n = self.read_data(buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            f(&buf[..n]);
+        }
+    }
+
     /// Reads the current entry's data; 0 at its end.
     pub fn read_data(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.data_left == 0 || buf.is_empty() {
@@ -229,6 +240,19 @@ impl<R: Read> TarReader<R> {
         Ok(n)
     }
 
+    /// The end of the archive: no more entries, and an error if a GNU long name or link
+    /// (`pending_long`) was left without the entry it names.
+    fn end(&mut self, pending_long: bool) -> Result<Option<Header>, TarError> {
+        self.done = true;
+        if pending_long {
+            return Err(TarError::new(
+                None,
+                "GNU long name not followed by an entry",
+            ));
+        }
+        Ok(None)
+    }
+
     /// The next entry's header, or None at the end of the archive.
     pub fn next_header(&mut self) -> Result<Option<Header>, TarError> {
         self.skip_data()?;
@@ -241,26 +265,12 @@ impl<R: Read> TarReader<R> {
         loop {
             if !self.read_block(&mut block)? {
                 // dpkg accepts an archive that simply ends without the zero blocks.
-                self.done = true;
-                if long_name.is_some() || long_link.is_some() {
-                    return Err(TarError::new(
-                        None,
-                        "GNU long name not followed by an entry",
-                    ));
-                }
-                return Ok(None);
+                return self.end(long_name.is_some() || long_link.is_some());
             }
             let raw_name = cstr(&block[0..100]);
             if !checksum_ok(&block) {
                 if raw_name.is_empty() {
-                    self.done = true;
-                    if long_name.is_some() || long_link.is_some() {
-                        return Err(TarError::new(
-                            None,
-                            "GNU long name not followed by an entry",
-                        ));
-                    }
-                    return Ok(None);
+                    return self.end(long_name.is_some() || long_link.is_some());
                 }
                 let shown = String::from_utf8_lossy(raw_name).into_owned();
                 return Err(TarError::new(Some(&shown), "invalid tar header checksum"));

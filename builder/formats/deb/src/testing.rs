@@ -4,13 +4,12 @@
 //! host directory so host tools (dpkg --root, ...) can inspect it.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
 use eflow_tree::{Kind, Tree};
-use sha2::{Digest, Sha256};
 
+use crate::unpack::{sha256_reader, skip_slash_dotslash};
 use crate::{read_control, unpack_into, DebSource, Owners};
 
 /// One line of `tar -tv --numeric-owner --full-time`.
@@ -151,50 +150,12 @@ fn list_with_tar(deb: &Path) -> Result<Vec<(String, Listed)>, String> {
 }
 
 fn guest_path(tar_name: &str) -> Result<String, String> {
-    let mut s = tar_name;
-    loop {
-        if let Some(r) = s.strip_prefix('/') {
-            s = r;
-        } else if let Some(r) = s.strip_prefix("./") {
-            s = r;
-        } else {
-            break;
-        }
-    }
+    let s = skip_slash_dotslash(tar_name);
     eflow_tree::normalize(&format!("/{s}")).map_err(|e| e.to_string())
 }
 
 fn utc(mtime: i64) -> String {
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let days = mtime.div_euclid(86400);
-    let secs = mtime.rem_euclid(86400);
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-fn sha256_reader(mut r: impl Read) -> std::io::Result<[u8; 32]> {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            return Ok(h.finalize().into());
-        }
-        h.update(&buf[..n]);
-    }
+    eflow_time::Civil::from_unix(mtime).format(' ')
 }
 
 /// Unpacks `deb` into a fresh Tree with this crate and compares it with `dpkg-deb -x` (file

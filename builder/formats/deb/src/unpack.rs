@@ -94,7 +94,7 @@ pub struct Scanned {
 }
 
 /// Skips leading slashes and `./` pairs, as dpkg does for archive member names.
-fn skip_slash_dotslash(mut s: &str) -> &str {
+pub(crate) fn skip_slash_dotslash(mut s: &str) -> &str {
     loop {
         if let Some(r) = s.strip_prefix('/') {
             s = r;
@@ -148,18 +148,13 @@ pub fn scan(pkg: &DebPackage) -> Result<Scanned, Error> {
             EntryType::File => {
                 let mut sha = Sha256::new();
                 let mut md5 = conffiles.contains(&path).then(Md5::new);
-                loop {
-                    let n = tar
-                        .read_data(&mut buf)
-                        .map_err(|e| tar_err(Some(h.name.clone()), e.to_string()))?;
-                    if n == 0 {
-                        break;
-                    }
-                    sha.update(&buf[..n]);
+                tar.each_chunk(&mut buf, |c| {
+                    sha.update(c);
                     if let Some(m) = md5.as_mut() {
-                        m.update(&buf[..n]);
+                        m.update(c);
                     }
-                }
+                })
+                .map_err(|e| tar_err(Some(h.name.clone()), e.to_string()))?;
                 index += 1;
                 ScannedKind::File {
                     index: index - 1,
@@ -611,7 +606,11 @@ pub fn unpack_into(
 
 /// Reads all of a Tree file's content and returns its sha256 (for tests and checks).
 pub fn content_sha256(content: &Content) -> std::io::Result<[u8; 32]> {
-    let mut r = content.open()?;
+    sha256_reader(content.open()?)
+}
+
+/// The sha256 of everything `r` yields.
+pub(crate) fn sha256_reader(mut r: impl Read) -> std::io::Result<[u8; 32]> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {

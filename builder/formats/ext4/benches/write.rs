@@ -133,19 +133,10 @@ fn total_bytes(t: &Tree) -> u64 {
         .sum()
 }
 
-fn vm_hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// Child mode: write the image, print "SECONDS PEAK_KIB".
 fn child(out: &Path, size: u64) {
     let tree = build_tree();
-    let base = vm_hwm_kib();
+    let base = eflow_testkit::peak_rss_kib();
     let start = Instant::now();
     let opts = eflow_ext4::Options {
         size,
@@ -160,23 +151,7 @@ fn child(out: &Path, size: u64) {
     eflow_extents::write_raw(&mut img, &mut f).expect("write_raw");
     f.sync_all().unwrap();
     let secs = start.elapsed().as_secs_f64();
-    println!("{secs} {} {base} {meta}", vm_hwm_kib());
-}
-
-fn extract(t: &Tree, root: &Path) {
-    for (path, e) in t.iter() {
-        let host = root.join(path.trim_start_matches('/'));
-        match &e.kind {
-            Kind::Dir => std::fs::create_dir_all(&host).unwrap(),
-            Kind::File { content, .. } => {
-                let mut r = content.open().unwrap();
-                let mut f = File::create(&host).unwrap();
-                io::copy(&mut r, &mut f).unwrap();
-            }
-            Kind::Symlink { target } => std::os::unix::fs::symlink(target, &host).unwrap(),
-            _ => {}
-        }
-    }
+    println!("{secs} {} {base} {meta}", eflow_testkit::peak_rss_kib());
 }
 
 fn main() {
@@ -225,7 +200,7 @@ fn main() {
 
     // mke2fs on the same content extracted to a directory (extraction not timed).
     let src = scratch.path().join("src");
-    extract(&tree, &src);
+    eflow_testkit::extract_tree(&tree, &src);
     drop(tree);
     let ref_img = scratch.path().join("mke2fs.img");
     File::create(&ref_img).unwrap().set_len(size).unwrap();

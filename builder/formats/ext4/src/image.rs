@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use eflow_extents::{Segment, SparseRead};
+use eflow_extents::{zeros_before, Segment, SparseRead};
 use eflow_tree::Content;
 
 use crate::error::Error;
@@ -244,16 +244,11 @@ impl SparseRead for Ext4Image {
             if self.pos >= self.size {
                 return Ok(None);
             }
-            let Some(p) = self.pieces.get(self.next) else {
-                let n = self.size - self.pos;
-                self.pos = self.size;
-                return Ok(Some(Segment::Zero(n)));
-            };
-            if self.pos < p.start {
-                let n = p.start - self.pos;
-                self.pos = p.start;
-                return Ok(Some(Segment::Zero(n)));
+            let next = self.pieces.get(self.next).map(|p| p.start);
+            if let Some(zeros) = zeros_before(&mut self.pos, self.size, next) {
+                return Ok(Some(zeros));
             }
+            let p = &self.pieces[self.next];
             let off = self.pos - p.start;
             if off >= p.len {
                 self.next += 1;

@@ -208,16 +208,11 @@ impl SparseRead for Layout {
             if self.pos >= self.size {
                 return Ok(None);
             }
-            let Some((off, part)) = self.parts.get_mut(self.next) else {
-                let n = self.size - self.pos;
-                self.pos = self.size;
-                return Ok(Some(Segment::Zero(n)));
-            };
-            if self.pos < *off {
-                let n = *off - self.pos;
-                self.pos = *off;
-                return Ok(Some(Segment::Zero(n)));
+            let next = self.parts.get(self.next).map(|(off, _)| *off);
+            if let Some(zeros) = zeros_before(&mut self.pos, self.size, next) {
+                return Ok(Some(zeros));
             }
+            let (_, part) = &mut self.parts[self.next];
             match part.next_segment(buf)? {
                 Some(seg) => {
                     let n = match seg {
@@ -244,6 +239,19 @@ impl SparseRead for Layout {
             }
         }
     }
+}
+
+/// For a stream of pieces placed at offsets: the zero run from `*pos` to the next piece's
+/// start `next` (to `size` when no piece is left), `*pos` moved past it; None when a piece
+/// starts at `*pos`.
+pub fn zeros_before(pos: &mut u64, size: u64, next: Option<u64>) -> Option<Segment> {
+    let end = next.unwrap_or(size);
+    if *pos >= end {
+        return None;
+    }
+    let n = end - *pos;
+    *pos = end;
+    Some(Segment::Zero(n))
 }
 
 /// A regular host file read sparsely: holes (found with SEEK_DATA/SEEK_HOLE where the

@@ -8,6 +8,7 @@
 //! top-level directories to cluster 0. Only images this crate just built are touched, so any
 //! unexpected layout is reported as an error rather than guessed at.
 
+use crate::bpb::{u16_at, u32_at, Bpb};
 use crate::{FatError, FatImage};
 
 const ENTRY: usize = 32;
@@ -23,13 +24,6 @@ struct Geo {
     root: u32,
     /// The first FAT, read once.
     fat: Vec<u8>,
-}
-
-fn u16_at(b: &[u8], o: usize) -> usize {
-    u16::from_le_bytes([b[o], b[o + 1]]) as usize
-}
-fn u32_at(b: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
 }
 
 fn bad(detail: String) -> FatError {
@@ -48,21 +42,12 @@ fn io(e: std::io::Error) -> FatError {
 
 impl Geo {
     fn read(img: &FatImage) -> Result<Geo, FatError> {
-        let mut b = [0u8; 512];
-        img.read_at(0, &mut b).map_err(io)?;
-        let sector = u16_at(&b, 11);
-        let spc = b[13] as usize;
-        let reserved = u16_at(&b, 14);
-        let fats = b[16] as usize;
-        let spf = u32_at(&b, 36) as usize;
-        let mut fat = vec![0u8; spf * sector];
-        img.read_at((reserved * sector) as u64, &mut fat)
-            .map_err(io)?;
+        let b = Bpb::read(img).map_err(io)?;
         Ok(Geo {
-            cluster: sector * spc,
-            data_off: ((reserved + fats * spf) * sector) as u64,
-            root: u32_at(&b, 44),
-            fat,
+            cluster: b.sector * b.spc,
+            data_off: ((b.reserved + b.fats * b.spf) * b.sector) as u64,
+            root: b.root,
+            fat: b.fat,
         })
     }
 

@@ -4,17 +4,11 @@
 //! fsck.vfat reports and which makes firmware and kernels scan the whole FAT on mount.
 //! Filling both hints from the finished FAT is deterministic and cheap.
 
+use crate::bpb::{u32_at, Bpb};
 use crate::{FatError, FatImage};
 
 const LEAD_SIG: u32 = 0x4161_5252;
 const STRUC_SIG: u32 = 0x6141_7272;
-
-fn u16_at(b: &[u8], o: usize) -> usize {
-    u16::from_le_bytes([b[o], b[o + 1]]) as usize
-}
-fn u32_at(b: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
-}
 
 fn io(e: std::io::Error) -> FatError {
     FatError::Io {
@@ -25,28 +19,18 @@ fn io(e: std::io::Error) -> FatError {
 
 /// Sets the free cluster count and next free cluster of the FSInfo sector of a FAT32 image.
 pub fn fill(img: &mut FatImage) -> Result<(), FatError> {
-    let mut b = [0u8; 512];
-    img.read_at(0, &mut b).map_err(io)?;
-    let sector = u16_at(&b, 11);
-    let spc = b[13] as usize;
-    let reserved = u16_at(&b, 14);
-    let fats = b[16] as usize;
-    let spf = u32_at(&b, 36) as usize;
-    let info_sector = u16_at(&b, 48);
-    let total = u32_at(&b, 32) as usize;
-    let clusters = (total - reserved - fats * spf) / spc;
-    let mut fat = vec![0u8; spf * sector];
-    img.read_at((reserved * sector) as u64, &mut fat)
-        .map_err(io)?;
+    let b = Bpb::read(img).map_err(io)?;
+    let (sector, fat) = (b.sector, &b.fat);
+    let clusters = (b.total - b.reserved - b.fats * b.spf) / b.spc;
     let mut free = 0u32;
     let mut next = None;
     for c in 2..clusters + 2 {
-        if u32_at(&fat, 4 * c) & 0x0FFF_FFFF == 0 {
+        if u32_at(fat, 4 * c) & 0x0FFF_FFFF == 0 {
             free += 1;
             next.get_or_insert(c as u32);
         }
     }
-    let o = (info_sector * sector) as u64;
+    let o = (b.info_sector * sector) as u64;
     let mut info = vec![0u8; sector];
     img.read_at(o, &mut info).map_err(io)?;
     if u32_at(&info, 0) != LEAD_SIG || u32_at(&info, 484) != STRUC_SIG {

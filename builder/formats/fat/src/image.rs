@@ -9,6 +9,23 @@ use eflow_extents::{is_zero, Segment, SparseRead};
 
 const CHUNK: u64 = 64 << 10;
 
+/// How `len` bytes at `off` fall into chunks: (chunk index, offset in the chunk, offset in
+/// the caller's buffer, length), front to back.
+fn pieces(off: u64, len: usize) -> impl Iterator<Item = (u64, usize, usize, usize)> {
+    let mut done = 0usize;
+    std::iter::from_fn(move || {
+        if done >= len {
+            return None;
+        }
+        let p = off + done as u64;
+        let (idx, within) = (p / CHUNK, (p % CHUNK) as usize);
+        let n = (CHUNK as usize - within).min(len - done);
+        let piece = (idx, within, done, n);
+        done += n;
+        Some(piece)
+    })
+}
+
 /// A FAT image in memory: what [`crate::build_image`] returns. Read it as a [`SparseRead`]
 /// stream (to place it in a disk layout) or as plain bytes with [`FatImage::to_vec`].
 pub struct FatImage {
@@ -31,47 +48,37 @@ impl FatImage {
         }
     }
 
+    /// Whether `len` bytes at `off` lie inside the image.
+    fn holds(&self, off: u64, len: usize) -> bool {
+        off.checked_add(len as u64).is_some_and(|e| e <= self.size)
+    }
+
     /// Copies bytes at `off` into `buf` (zeros where nothing was written).
     pub fn read_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()> {
-        let end = off
-            .checked_add(buf.len() as u64)
-            .filter(|e| *e <= self.size);
-        if end.is_none() {
+        if !self.holds(off, buf.len()) {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "read past the image end",
             ));
         }
-        let mut done = 0usize;
-        while done < buf.len() {
-            let p = off + done as u64;
-            let (idx, within) = (p / CHUNK, (p % CHUNK) as usize);
-            let n = (CHUNK as usize - within).min(buf.len() - done);
+        for (idx, within, done, n) in pieces(off, buf.len()) {
             match self.chunks.get(&idx) {
                 Some(c) => buf[done..done + n].copy_from_slice(&c[within..within + n]),
                 None => buf[done..done + n].fill(0),
             }
-            done += n;
         }
         Ok(())
     }
 
     /// Writes `data` at `off`; the image never grows.
     pub fn write_at(&mut self, off: u64, data: &[u8]) -> io::Result<()> {
-        let end = off
-            .checked_add(data.len() as u64)
-            .filter(|e| *e <= self.size);
-        if end.is_none() {
+        if !self.holds(off, data.len()) {
             return Err(io::Error::new(
                 io::ErrorKind::WriteZero,
                 "no space left: write past the image end",
             ));
         }
-        let mut done = 0usize;
-        while done < data.len() {
-            let p = off + done as u64;
-            let (idx, within) = (p / CHUNK, (p % CHUNK) as usize);
-            let n = (CHUNK as usize - within).min(data.len() - done);
+        for (idx, within, done, n) in pieces(off, data.len()) {
             let src = &data[done..done + n];
             match self.chunks.get_mut(&idx) {
                 Some(c) => c[within..within + n].copy_from_slice(src),
@@ -83,7 +90,6 @@ impl FatImage {
                     self.chunks.insert(idx, c);
                 }
             }
-            done += n;
         }
         Ok(())
     }

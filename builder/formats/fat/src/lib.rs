@@ -3,6 +3,7 @@
 //! so that the same inputs give the same bytes. Also a reader that lists an image, and
 //! [`probe`] that summarizes one for `inspect` (serializable with the `serde` feature).
 
+mod bpb;
 mod dots;
 mod fsinfo;
 mod geometry;

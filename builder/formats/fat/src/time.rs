@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use eflow_time::Civil;
 use fatfs::{Date, DateTime, Time, TimeProvider};
 
 /// The DOS date and time of a Unix timestamp (UTC), clamped to the range FAT can store
@@ -10,39 +11,21 @@ use fatfs::{Date, DateTime, Time, TimeProvider};
 pub fn dos_date_time(unix: i64) -> DateTime {
     const MIN: i64 = 315_532_800; // 1980-01-01T00:00:00Z
     const MAX: i64 = 4_354_819_198; // 2107-12-31T23:59:58Z
-    let t = unix.clamp(MIN, MAX);
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
+    let c = Civil::from_unix(unix.clamp(MIN, MAX));
     DateTime {
         date: Date {
-            year: year as u16,
-            month: month as u16,
-            day: day as u16,
+            year: c.year as u16,
+            month: c.month as u16,
+            day: c.day as u16,
         },
         time: Time {
-            hour: (secs / 3600) as u16,
-            min: (secs / 60 % 60) as u16,
+            hour: c.hour as u16,
+            min: c.minute as u16,
             // FAT keeps modification times in 2-second steps; round down so every field agrees.
-            sec: (secs % 60 / 2 * 2) as u16,
+            sec: (c.second / 2 * 2) as u16,
             millis: 0,
         },
     }
-}
-
-/// Year, month, day of a day count since 1970-01-01 (proleptic Gregorian calendar).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    // Howard Hinnant's days-to-civil algorithm, eras of 400 years starting in March.
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    (y, m, d)
 }
 
 /// A clock stopped at one instant.

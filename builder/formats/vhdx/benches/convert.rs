@@ -5,55 +5,21 @@
 //! runs, half of them block aligned, half straddling two blocks.
 
 use std::fs::File;
-use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use eflow_testkit::{bench_disk, file_sizes, medians};
+
 use eflow_extents::RawFile;
 use eflow_vhdx::{write, Options};
 
-const MIB: u64 = 1 << 20;
 const RUNS: usize = 5;
 /// Whether outputs are flushed to disk inside the timing. qemu-img convert's default output
 /// cache mode is `unsafe` (no flush), so the default comparison flushes neither; set
 /// EFLOW_BENCH_SYNC=1 to flush both (ours with fsync, qemu-img with `-t writeback`).
 static SYNC: std::sync::LazyLock<bool> =
     std::sync::LazyLock::new(|| std::env::var_os("EFLOW_BENCH_SYNC").is_some());
-
-fn make_input(path: &Path) {
-    let f = File::create(path).unwrap();
-    f.set_len(4096 * MIB).unwrap();
-    let mut x: u64 = 0x1234_5678_9abc_def1;
-    let mut next = move || {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    };
-    // 1024 distinct 1 MiB slots out of the first 4094, picked pseudo-randomly.
-    let mut slots: Vec<u64> = (0..4094).collect();
-    for i in (1..slots.len()).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
-        slots.swap(i, j);
-    }
-    let mut picked: Vec<u64> = slots[..1024].to_vec();
-    picked.sort_unstable();
-    let mut buf = vec![0u8; MIB as usize];
-    for (n, slot) in picked.iter().enumerate() {
-        for c in buf.chunks_exact_mut(8) {
-            c.copy_from_slice(&next().to_le_bytes());
-        }
-        let off = slot * MIB + if n % 2 == 1 { MIB / 2 } else { 0 };
-        f.write_all_at(&buf, off).unwrap();
-    }
-    f.sync_all().unwrap();
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 /// CPU time (user + system) used so far by this process (`who` = RUSAGE_SELF) or by its
 /// waited-for children (RUSAGE_CHILDREN). The host is shared by many jobs, so wall time
@@ -69,18 +35,6 @@ fn cpu(who: libc::c_int) -> Duration {
 
 /// One timed run: (wall time, CPU time).
 type Timing = (Duration, Duration);
-
-fn medians(v: &[Timing]) -> Timing {
-    (
-        median(v.iter().map(|t| t.0).collect()),
-        median(v.iter().map(|t| t.1).collect()),
-    )
-}
-
-fn sizes(p: &Path) -> (u64, u64) {
-    let m = std::fs::metadata(p).unwrap();
-    (m.len(), m.blocks() * 512)
-}
 
 /// Starts every timed run alike: no old output to delete, no dirty pages of earlier runs
 /// waiting to be written back (the host is shared; writeback would land on whoever runs next).
@@ -140,7 +94,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.raw");
     eprintln!("making a 4 GiB sparse raw disk with 1 GiB of data...");
-    make_input(&input);
+    bench_disk(&input);
     let ours_p = dir.path().join("ours.vhdx");
     let q_p = dir.path().join("qemu.vhdx");
     let q1_p = dir.path().join("qemu-1m.vhdx");
@@ -160,16 +114,10 @@ fn main() {
         }
     }
     let (o, qd, q1d) = (medians(&ours), medians(&q), medians(&q1));
-    let (os, qs, q1s) = (sizes(&ours_p), sizes(&q_p), sizes(&q1_p));
+    let (os, qs, q1s) = (file_sizes(&ours_p), file_sizes(&q_p), file_sizes(&q1_p));
     // Sanity: qemu-img agrees the outputs hold the input.
     for p in [&ours_p, &q1_p] {
-        let st = Command::new("qemu-img")
-            .args(["compare", "-q", "-f", "vhdx", "-F", "raw"])
-            .arg(p)
-            .arg(&input)
-            .status()
-            .unwrap();
-        assert!(st.success(), "{} differs from the input", p.display());
+        eflow_testkit::qemu_img_same("vhdx", p, &input);
     }
     println!(
         "raw -> VHDX, 4 GiB virtual, 1 GiB data, median of {RUNS} runs, outputs {}",

@@ -1,5 +1,7 @@
 //! Little-endian field access and the CRC-32C checksum shared by every VHDX structure.
 
+use crate::error::{corrupt, Error};
+
 /// Reads a little-endian u16 at `at` (the caller has checked the length).
 pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
@@ -40,6 +42,37 @@ pub(crate) fn checksum(b: &[u8], field: usize) -> u32 {
     let c = crc32c::crc32c(&b[..field]);
     let c = crc32c::crc32c_append(c, &[0u8; 4]);
     crc32c::crc32c_append(c, &b[field + 4..])
+}
+
+/// The `size` bytes of a checksummed structure (a header, a region table) at the start of
+/// `b`, once its 4-byte signature and its CRC-32C (at byte 4) are checked; the error names
+/// `name` at `offset`, and says the file ends inside `what` when `b` is short.
+pub(crate) fn checked<'a>(
+    b: &'a [u8],
+    size: usize,
+    signature: &[u8; 4],
+    what: &str,
+    name: &str,
+    offset: u64,
+) -> Result<&'a [u8], Error> {
+    if b.len() < size {
+        return Err(corrupt(name, offset, format!("file ends inside {what}")));
+    }
+    let b = &b[..size];
+    if &b[..4] != signature {
+        let sig = String::from_utf8_lossy(signature);
+        return Err(corrupt(name, offset, format!("signature `{sig}` missing")));
+    }
+    let stored = u32_at(b, 4);
+    let computed = checksum(b, 4);
+    if stored != computed {
+        return Err(corrupt(
+            name,
+            offset,
+            format!("CRC-32C mismatch: stored {stored:#010x}, computed {computed:#010x}"),
+        ));
+    }
+    Ok(b)
 }
 
 /// One mebibyte: the alignment of every region and payload block.

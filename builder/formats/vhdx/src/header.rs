@@ -1,6 +1,6 @@
 //! The two 4 KiB headers at 64 KiB and 128 KiB: sequence number, write GUIDs, log location.
 
-use crate::bytes::{checksum, put_u16, put_u32, put_u64, u16_at, u32_at, u64_at, MIB};
+use crate::bytes::{checked, checksum, put_u16, put_u32, put_u64, u16_at, u32_at, u64_at, MIB};
 use crate::error::{corrupt, Error};
 use crate::guid::Guid;
 
@@ -76,22 +76,7 @@ impl Header {
 
     /// Parses and validates one header; `name` and `offset` locate it in error messages.
     pub fn parse(b: &[u8], name: &str, offset: u64) -> Result<Header, Error> {
-        if b.len() < SIZE {
-            return Err(corrupt(name, offset, "file ends inside the header"));
-        }
-        let b = &b[..SIZE];
-        if &b[..4] != SIGNATURE {
-            return Err(corrupt(name, offset, "signature `head` missing"));
-        }
-        let stored = u32_at(b, 4);
-        let computed = checksum(b, 4);
-        if stored != computed {
-            return Err(corrupt(
-                name,
-                offset,
-                format!("CRC-32C mismatch: stored {stored:#010x}, computed {computed:#010x}"),
-            ));
-        }
+        let b = checked(b, SIZE, SIGNATURE, "the header", name, offset)?;
         let h = Header {
             sequence_number: u64_at(b, 8),
             file_write_guid: Guid::read_mixed_endian(b, 16),

@@ -76,53 +76,54 @@ pub struct Info {
 
 impl fmt::Display for Info {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let h = &self.header;
-        writeln!(
-            f,
-            "format:            VHDX ({})",
-            if self.fixed { "fixed" } else { "dynamic" }
-        )?;
-        writeln!(f, "creator:           {}", self.creator)?;
-        writeln!(f, "virtual size:      {} bytes", self.virtual_size)?;
-        writeln!(f, "file size:         {} bytes", self.file_size)?;
-        writeln!(f, "allocated payload: {} bytes", self.allocated)?;
-        writeln!(f, "block size:        {} bytes", self.block_size)?;
-        writeln!(
-            f,
-            "sector size:       {} logical, {} physical",
-            self.logical_sector, self.physical_sector
-        )?;
-        writeln!(f, "disk id (page 83): {}", self.disk_id)?;
-        writeln!(
-            f,
-            "current header:    {} (sequence {})",
-            self.current_header, h.sequence_number
-        )?;
-        writeln!(f, "file write guid:   {}", h.file_write_guid)?;
-        writeln!(f, "data write guid:   {}", h.data_write_guid)?;
-        writeln!(f, "log guid:          {}", h.log_guid)?;
-        writeln!(
-            f,
-            "log:               {} bytes at {}",
-            h.log_length, h.log_offset
-        )?;
-        writeln!(f, "metadata region:   at {}", self.metadata_offset)?;
-        writeln!(
-            f,
-            "BAT:               {} entries at {}",
-            self.bat_entries, self.bat_offset
-        )?;
-        writeln!(
-            f,
-            "log replayed:      {} entries (in memory)",
-            self.log_entries_replayed
-        )?;
-        let b = &self.blocks;
-        write!(
-            f,
-            "blocks:            {} present, {} not present, {} zero, {} unmapped, {} undefined",
-            b.fully_present, b.not_present, b.zero, b.unmapped, b.undefined
-        )
+        let (h, b) = (&self.header, &self.blocks);
+        let kind = if self.fixed { "fixed" } else { "dynamic" };
+        let rows = [
+            ("format", format!("VHDX ({kind})")),
+            ("creator", self.creator.clone()),
+            ("virtual size", format!("{} bytes", self.virtual_size)),
+            ("file size", format!("{} bytes", self.file_size)),
+            ("allocated payload", format!("{} bytes", self.allocated)),
+            ("block size", format!("{} bytes", self.block_size)),
+            (
+                "sector size",
+                format!(
+                    "{} logical, {} physical",
+                    self.logical_sector, self.physical_sector
+                ),
+            ),
+            ("disk id (page 83)", self.disk_id.to_string()),
+            (
+                "current header",
+                format!("{} (sequence {})", self.current_header, h.sequence_number),
+            ),
+            ("file write guid", h.file_write_guid.to_string()),
+            ("data write guid", h.data_write_guid.to_string()),
+            ("log guid", h.log_guid.to_string()),
+            ("log", format!("{} bytes at {}", h.log_length, h.log_offset)),
+            ("metadata region", format!("at {}", self.metadata_offset)),
+            (
+                "BAT",
+                format!("{} entries at {}", self.bat_entries, self.bat_offset),
+            ),
+            (
+                "log replayed",
+                format!("{} entries (in memory)", self.log_entries_replayed),
+            ),
+            (
+                "blocks",
+                format!(
+                    "{} present, {} not present, {} zero, {} unmapped, {} undefined",
+                    b.fully_present, b.not_present, b.zero, b.unmapped, b.undefined
+                ),
+            ),
+        ];
+        // One `name: value` line each, the values in one column; no newline after the last.
+        for (i, (name, value)) in rows.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "\n" };
+            write!(f, "{sep}{:<19}{value}", format!("{name}:"))?;
+        }
+        Ok(())
     }
 }
 
@@ -205,8 +206,8 @@ impl<F: Read + Seek> Reader<F> {
 
         // Log: replay in memory what a crash left to replay, before reading anything the
         // log may update (region tables, metadata, BAT).
-        let mut log_entries_replayed = 0;
-        if !header.log_guid.is_zero() && header.log_length > 0 {
+        // Where the log region ends; an error if past the end of the file (`fsz` bytes).
+        let log_end = |fsz: u64| {
             let end = header.log_offset.saturating_add(header.log_length as u64);
             if end > fsz {
                 return Err(corrupt(
@@ -215,6 +216,11 @@ impl<F: Read + Seek> Reader<F> {
                     format!("log region ends at {end}, past the end of the file ({fsz})"),
                 ));
             }
+            Ok(end)
+        };
+        let mut log_entries_replayed = 0;
+        if !header.log_guid.is_zero() && header.log_length > 0 {
+            log_end(fsz)?;
             let log = read_at(
                 f,
                 header.log_offset,
@@ -254,14 +260,7 @@ impl<F: Read + Seek> Reader<F> {
             end: MIB,
         }];
         if header.log_length > 0 {
-            let end = header.log_offset.saturating_add(header.log_length as u64);
-            if end > fsz {
-                return Err(corrupt(
-                    format!("header {current_header}"),
-                    header::OFFSETS[current_header as usize - 1],
-                    format!("log region ends at {end}, past the end of the file ({fsz})"),
-                ));
-            }
+            let end = log_end(fsz)?;
             spans.push(Span {
                 name: "the log".into(),
                 start: header.log_offset,

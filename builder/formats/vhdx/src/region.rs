@@ -1,7 +1,7 @@
 //! The region table (two identical 64 KiB copies at 192 KiB and 256 KiB): where the BAT,
 //! the metadata and any other region live.
 
-use crate::bytes::{checksum, put_u32, put_u64, u32_at, u64_at};
+use crate::bytes::{checked, checksum, put_u32, put_u64, u32_at, u64_at};
 use crate::error::{corrupt, Error};
 use crate::guid::Guid;
 
@@ -46,22 +46,7 @@ pub fn build(entries: &[RegionEntry]) -> Vec<u8> {
 
 /// Parses one copy, checking signature, checksum and entry count (not the entries' meaning).
 pub fn parse(b: &[u8], name: &str, offset: u64) -> Result<Vec<RegionEntry>, Error> {
-    if b.len() < SIZE {
-        return Err(corrupt(name, offset, "file ends inside the region table"));
-    }
-    let b = &b[..SIZE];
-    if &b[..4] != SIGNATURE {
-        return Err(corrupt(name, offset, "signature `regi` missing"));
-    }
-    let stored = u32_at(b, 4);
-    let computed = checksum(b, 4);
-    if stored != computed {
-        return Err(corrupt(
-            name,
-            offset,
-            format!("CRC-32C mismatch: stored {stored:#010x}, computed {computed:#010x}"),
-        ));
-    }
+    let b = checked(b, SIZE, SIGNATURE, "the region table", name, offset)?;
     let count = u32_at(b, 8);
     if count > MAX_ENTRIES {
         return Err(corrupt(

@@ -1,10 +1,19 @@
 //! Mirror selection from the command line, the environment and fixture apt sources.
 
 use eflow_apt::mirrors::{mirrors, read_apt_sources, Error};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 fn suites(s: &[&str]) -> Vec<String> {
     s.iter().map(|x| x.to_string()).collect()
+}
+
+/// Bookworm's suites as an image names them.
+const BOOKWORM: [&str; 3] = ["bookworm", "bookworm-updates", "bookworm-security"];
+
+/// The mirrors of `s` from the apt sources under `root` alone (no --mirror, no environment).
+fn from_apt(root: &Path, s: &[&str]) -> Result<BTreeMap<String, String>, Error> {
+    mirrors(None, None, root, &suites(s))
 }
 
 fn write(root: &Path, rel: &str, text: &str) {
@@ -46,13 +55,7 @@ fn deb822_sources() {
         "etc/apt/sources.list.d/other.sources.disabled",
         "Types: deb\nURIs: http://bad.example/x\nSuites: bookworm\n",
     );
-    let m = mirrors(
-        None,
-        None,
-        root.path(),
-        &suites(&["bookworm", "bookworm-updates", "bookworm-security"]),
-    )
-    .unwrap();
+    let m = from_apt(root.path(), &BOOKWORM).unwrap();
     assert_eq!(m["bookworm"], "http://mirror.example/debian");
     assert_eq!(m["bookworm-updates"], "http://mirror.example/debian");
     assert_eq!(
@@ -65,7 +68,7 @@ fn deb822_sources() {
         Some("/usr/share/keyrings/debian-archive-keyring.gpg")
     );
     // deb-src and disabled entries don't count.
-    let e = mirrors(None, None, root.path(), &suites(&["trixie"])).unwrap_err();
+    let e = from_apt(root.path(), &["trixie"]).unwrap_err();
     assert!(matches!(e, Error::NoSource { .. }));
     let msg = e.to_string();
     assert!(
@@ -98,13 +101,7 @@ fn one_line_sources() {
     assert_eq!(entries[0].line, 4);
     assert_eq!(entries[0].signed_by.as_deref(), Some("/k.gpg"));
     assert_eq!(entries[1].signed_by, None);
-    let m = mirrors(
-        None,
-        None,
-        root.path(),
-        &suites(&["bookworm", "bookworm-updates", "bookworm-security"]),
-    )
-    .unwrap();
+    let m = from_apt(root.path(), &BOOKWORM).unwrap();
     // sources.list comes first.
     assert_eq!(m["bookworm"], "http://one.example/debian");
     assert_eq!(m["bookworm-updates"], "http://two.example/debian");

@@ -2,19 +2,19 @@
 
 use std::fs::File;
 use std::io::Cursor;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use eflow_extents::{write_raw, Layout};
 use eflow_gpt::{plan, types, Gpt, GptError, PartSpec, Partition, Size};
-use eflow_testkit::{outcome, pseudo_random};
+use eflow_testkit::{ok_outcome, pseudo_random};
 
 const MIB: u64 = 1 << 20;
 
-/// Runs `name ARGS DISK`: whether it succeeded, and both its streams.
-fn tool(name: &str, args: &[&str], disk: &Path) -> (bool, String) {
-    let o = outcome(Command::new(name).args(args).arg(disk));
-    (o.success(), o.all())
+/// Runs `name ARGS DISK`, requiring success (the test kit shows the streams if not); both
+/// streams as text.
+fn tool(name: &str, args: &[&str], disk: &Path) -> String {
+    ok_outcome(Command::new(name).args(args).arg(disk)).all()
 }
 
 fn sample() -> Gpt {
@@ -59,20 +59,22 @@ fn sample() -> Gpt {
     }
 }
 
-fn write_disk(gpt: &Gpt, path: &Path) {
+/// The [`sample`] table written by our writer to `dir/disk.raw`.
+fn sample_disk(dir: &Path) -> (Gpt, PathBuf) {
+    let gpt = sample();
+    let path = dir.join("disk.raw");
     let mut layout = Layout::new(gpt.disk_size);
     gpt.place(&mut layout).unwrap();
-    let mut f = File::create(path).unwrap();
+    let mut f = File::create(&path).unwrap();
     write_raw(&mut layout, &mut f).unwrap();
+    (gpt, path)
 }
 
 #[test]
 fn sgdisk_verify_finds_no_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let disk = dir.path().join("disk.raw");
-    write_disk(&sample(), &disk);
-    let (ok, text) = tool("sgdisk", &["-v"], &disk);
-    assert!(ok, "sgdisk -v failed:\n{text}");
+    let (_, disk) = sample_disk(dir.path());
+    let text = tool("sgdisk", &["-v"], &disk);
     assert!(
         text.contains("No problems found"),
         "sgdisk -v output:\n{text}"
@@ -82,11 +84,8 @@ fn sgdisk_verify_finds_no_problem() {
 #[test]
 fn sfdisk_json_shows_the_planned_layout() {
     let dir = tempfile::tempdir().unwrap();
-    let disk = dir.path().join("disk.raw");
-    let gpt = sample();
-    write_disk(&gpt, &disk);
-    let (ok, text) = tool("sfdisk", &["--json"], &disk);
-    assert!(ok, "sfdisk --json failed:\n{text}");
+    let (gpt, disk) = sample_disk(dir.path());
+    let text = tool("sfdisk", &["--json"], &disk);
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let t = &v["partitiontable"];
     assert_eq!(t["label"], "gpt");
@@ -122,9 +121,7 @@ fn sfdisk_json_shows_the_planned_layout() {
 #[test]
 fn reader_round_trips_the_written_disk() {
     let dir = tempfile::tempdir().unwrap();
-    let disk = dir.path().join("disk.raw");
-    let gpt = sample();
-    write_disk(&gpt, &disk);
+    let (gpt, disk) = sample_disk(dir.path());
     let back = Gpt::read(&mut File::open(&disk).unwrap()).unwrap();
     assert_eq!(back, gpt);
 }
@@ -135,7 +132,7 @@ fn reader_reads_a_table_sgdisk_wrote() {
     let dir = tempfile::tempdir().unwrap();
     let disk = dir.path().join("disk.raw");
     File::create(&disk).unwrap().set_len(40 * MIB).unwrap();
-    let (ok, text) = tool(
+    tool(
         "sgdisk",
         &[
             "-n",
@@ -153,7 +150,6 @@ fn reader_reads_a_table_sgdisk_wrote() {
         ],
         &disk,
     );
-    assert!(ok, "sgdisk failed:\n{text}");
     let back = Gpt::read(&mut File::open(&disk).unwrap()).unwrap();
     assert_eq!(back.partitions.len(), 2);
     assert_eq!(back.partitions[0].type_guid, types::ESP);
