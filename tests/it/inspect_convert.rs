@@ -580,12 +580,23 @@ fn built_minimal_image_inspects_and_converts() {
     assert_eq!(jr["partition_table"], jv["partition_table"]);
     assert!(jr["problems"].as_array().unwrap().is_empty(), "{jr}");
     let parts = jr["partition_table"]["partitions"].as_array().unwrap();
-    assert_eq!(parts.len(), 2);
-    assert_eq!(parts[0]["type_name"], "esp");
+    assert_eq!(parts.len(), 4);
     assert_eq!(parts[0]["filesystem"]["fat_type"], "FAT32");
     // (The ESP's contents depend on the boot stage; only its format is checked here.)
-    assert_eq!(parts[1]["type_name"], "linux-root-x86-64");
-    assert_eq!(parts[1]["filesystem"]["type"], "ext4");
+    let types: Vec<&str> = parts
+        .iter()
+        .map(|p| p["type_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["esp", "linux-root-x86-64", "linux-data", "var"]);
+    for p in &parts[1..] {
+        assert_eq!(p["filesystem"]["type"], "ext4");
+    }
+    // Where the guest mounts each partition, read back from the root's fstab.
+    let mounts: Vec<&str> = parts
+        .iter()
+        .map(|p| p["mount"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(mounts, ["-", "/", "/var/log", "/var"]);
     // blkid reads the same filesystem ids at the same offsets.
     for p in parts {
         let off = p["start"].as_u64().unwrap().to_string();

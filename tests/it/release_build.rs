@@ -42,6 +42,7 @@ fn minimal_image_release_files() {
         &plan,
         &assembled.tree,
         std::slice::from_ref(&output),
+        None,
         dir.path(),
         Some(&sk),
     )

@@ -60,6 +60,7 @@ fn setup(dir: &Path) -> (ReleaseInput, PathBuf, PathBuf) {
         },
     };
     let input = ReleaseInput {
+        partitions: Vec::new(),
         image_name: "demo".into(),
         image_version: "1.2.3".into(),
         tool_version: "0.1.0".into(),
