@@ -153,6 +153,20 @@ pub fn validate(parts: &[PartitionSection]) -> Result<(), PartitionProblem> {
                     "a growing partition must be mounted read-write".into(),
                 ));
             }
+            // systemd-repart finds the partition to grow by its type: it must be the only one.
+            if parts[..i]
+                .iter()
+                .any(|q| q.kind.eq_ignore_ascii_case(&p.kind))
+            {
+                return Err(problem(
+                    i,
+                    "grow",
+                    format!(
+                        "another partition has the type {:?}: a growing partition needs a type of its own (such as \"var\")",
+                        p.kind
+                    ),
+                ));
+            }
         }
         if !p.overlays.is_empty() && (p.mount.is_none() || p.read_only) {
             return Err(problem(
