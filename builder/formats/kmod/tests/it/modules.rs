@@ -282,6 +282,45 @@ fn real_kernel_package() {
             }
         }
     }
+    // Every file depmod writes, byte for byte.
+    let with_symbols: Vec<eflow_kmod::KernelModule> = files
+        .iter()
+        .map(|(rel, p)| {
+            let (info, symbols) = eflow_kmod::module(&std::fs::read(p).unwrap()).unwrap();
+            eflow_kmod::KernelModule {
+                path: rel.clone(),
+                info,
+                symbols,
+            }
+        })
+        .collect();
+    let read = |f: &str| std::fs::read(dir.join(f)).ok();
+    let (order, builtin, builtin_modinfo) = (
+        read("modules.order"),
+        read("modules.builtin"),
+        read("modules.builtin.modinfo"),
+    );
+    let ours = eflow_kmod::depmod(
+        &with_symbols,
+        eflow_kmod::DepmodInputs {
+            order: order.as_deref(),
+            builtin: builtin.as_deref(),
+            builtin_modinfo: builtin_modinfo.as_deref(),
+        },
+    )
+    .unwrap();
+    let mut differ = Vec::new();
+    for (name, bytes) in &ours {
+        let theirs = std::fs::read(base.join(name)).unwrap();
+        if &theirs != bytes {
+            std::fs::write(tmp.path().join(format!("ours.{name}")), bytes).unwrap();
+            differ.push(*name);
+        }
+    }
+    if !differ.is_empty() {
+        let keep = tmp.keep();
+        panic!("differ from depmod's: {differ:?} (both in {})", keep.display());
+    }
     let alias_set = |t: &str| -> BTreeSet<String> {
         t.lines()
             .filter(|l| l.starts_with("alias "))
