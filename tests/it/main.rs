@@ -11,6 +11,7 @@ mod definition_errors;
 mod disk_minimal;
 mod eflow_boot;
 mod eflow_image;
+mod kmod_indexes;
 mod packages_vs_dpkg;
 mod provisioning;
 mod release_build;

@@ -319,7 +319,10 @@ fn real_kernel_package() {
     }
     if !differ.is_empty() {
         let keep = tmp.keep();
-        panic!("differ from depmod's: {differ:?} (both in {})", keep.display());
+        panic!(
+            "differ from depmod's: {differ:?} (both in {})",
+            keep.display()
+        );
     }
     let alias_set = |t: &str| -> BTreeSet<String> {
         t.lines()
