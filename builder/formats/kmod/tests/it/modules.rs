@@ -80,6 +80,18 @@ fn malformed_modules_are_errors_not_panics() {
     for bad in damaged_copies(&good, 0xda942042e4dd58b5).take(20_000) {
         let _ = modinfo(&bad);
     }
+    // The symbol table reader too, on a module that has one.
+    let with_symbols = fixture::module_elf_with_symbols(
+        &["name=x"],
+        &fixture::Exports::Crc(&["f", "g"]),
+        &["h", "i"],
+    );
+    for len in 0..with_symbols.len() {
+        let _ = eflow_kmod::module(&with_symbols[..len]);
+    }
+    for bad in damaged_copies(&with_symbols, 0x5eed_0f5b_0155).take(20_000) {
+        let _ = eflow_kmod::module(&bad);
+    }
     // Section header fields set to extremes.
     for off in [0x28usize, 0x3A, 0x3C, 0x3E] {
         for v in [0u8, 0xFF] {
