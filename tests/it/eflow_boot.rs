@@ -185,6 +185,24 @@ fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
         );
     }
 
+    // Modules load from the indexes written at build time (the root has no depmod run):
+    // udev loaded the NIC's driver by its modalias, modprobe loads overlay (as docker does)
+    // and resolves dm-verity's dependencies.
+    let (code, out, err) = run(
+        &mut agent,
+        &[
+            "sh",
+            "-c",
+            "test -d /sys/module/virtio_net && modprobe overlay && test -d /sys/module/overlay \
+             && modprobe --show-depends dm-verity",
+        ],
+    );
+    assert_eq!(code, 0, "module autoloading: {out}{err}");
+    assert!(
+        out.contains("/dm-bufio.ko") && out.contains("/dm-verity.ko"),
+        "{out}"
+    );
+
     // Provisioning: DPS with a symmetric key.
     let p = Provisioning::DpsSymmetricKey {
         global_endpoint: "https://global.azure-devices-provisioning.net".into(),

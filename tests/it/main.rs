@@ -12,6 +12,7 @@ mod disk_minimal;
 mod eflow_boot;
 mod eflow_image;
 mod inspect_convert;
+mod kmod_indexes;
 mod packages_vs_dpkg;
 mod provisioning;
 mod release_build;

@@ -28,6 +28,7 @@ const INSTALL: &[(&str, &str)] = &[
     ("mcopy", "apt-get install mtools"),
     ("mdir", "apt-get install mtools"),
     ("minisign", "apt-get install minisign"),
+    ("modprobe", "apt-get install kmod"),
     ("mkfs.ext4", "apt-get install e2fsprogs"),
     ("mkfs.vfat", "apt-get install dosfstools"),
     ("pwck", "apt-get install passwd"),

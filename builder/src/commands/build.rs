@@ -184,6 +184,11 @@ pub fn guest_tree(
     )?;
     log(&format!("assemble: {} entries", tree.len()));
     configure::run(&mut tree, plan, &packages, &owners)?;
+    if let Some((release, n)) = boot::modules::index_guest(&mut tree, plan.source_date_epoch)? {
+        log(&format!(
+            "configure: module indexes of {release} ({n} modules)"
+        ));
+    }
     log(&format!("configure: {} entries", tree.len()));
     Ok(tree)
 }

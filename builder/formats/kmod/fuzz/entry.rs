@@ -7,3 +7,9 @@
 pub fn modinfo(data: &[u8]) {
     let _ = eflow_kmod::modinfo(data);
 }
+
+/// Arbitrary bytes to the reader depmod's emulation uses (ELF, .modinfo, symbol table,
+/// __versions, __ksymtab_strings, decompression): it must return, never panic.
+pub fn module(data: &[u8]) {
+    let _ = eflow_kmod::module(data);
+}

@@ -58,74 +58,102 @@ fn section(b: &[u8], shoff: u64, entsize: u64, i: u64) -> Result<Section, KmodEr
     })
 }
 
+/// An ELF64 little-endian file whose section header table has been checked.
+pub struct Elf<'a> {
+    b: &'a [u8],
+    shoff: u64,
+    entsize: u64,
+    shnum: u64,
+    names: &'a [u8],
+}
+
+impl<'a> Elf<'a> {
+    /// Checks the header and the section header table of `b`.
+    pub fn open(b: &'a [u8]) -> Result<Elf<'a>, KmodError> {
+        let h = slice(b, 0, 64, "ELF header").map_err(|_| {
+            bad(format!(
+                "{} bytes is too short for an ELF64 header",
+                b.len()
+            ))
+        })?;
+        if &h[..4] != b"\x7fELF" {
+            return Err(bad("no ELF magic (not a kernel module?)"));
+        }
+        if h[4] != 2 {
+            return Err(bad(format!("ELF class {} is not ELF64", h[4])));
+        }
+        if h[5] != 1 {
+            return Err(bad(format!(
+                "ELF data encoding {} is not little-endian",
+                h[5]
+            )));
+        }
+        let shoff = u64_at(h, 0x28);
+        let entsize = u16_at(h, 0x3A) as u64;
+        let mut shnum = u16_at(h, 0x3C) as u64;
+        let mut shstrndx = u16_at(h, 0x3E) as u64;
+        if shoff == 0 {
+            return Err(bad("no section header table"));
+        }
+        if entsize < 64 {
+            return Err(bad(format!("section header size {entsize} is below 64")));
+        }
+        // Extended numbering: the real counts live in section 0.
+        if shnum == 0 || shstrndx == SHN_XINDEX as u64 {
+            let s0 = section(b, shoff, entsize, 0)?;
+            if shnum == 0 {
+                shnum = s0.size;
+            }
+            if shstrndx == SHN_XINDEX as u64 {
+                shstrndx = s0.link as u64;
+            }
+        }
+        // Every header must be inside the file, which also bounds the loops over them.
+        slice(
+            b,
+            shoff,
+            shnum
+                .checked_mul(entsize)
+                .ok_or_else(|| bad("section header table size overflows"))?,
+            "section header table",
+        )?;
+        if shstrndx >= shnum {
+            return Err(bad(format!(
+                "section name table index {shstrndx} is not below {shnum}"
+            )));
+        }
+        let strtab = section(b, shoff, entsize, shstrndx)?;
+        let names = slice(b, strtab.offset, strtab.size, "section name table")?;
+        Ok(Elf {
+            b,
+            shoff,
+            entsize,
+            shnum,
+            names,
+        })
+    }
+
+    /// The bytes of the first section called `want`, or None if there is none.
+    pub fn section(&self, want: &str) -> Result<Option<&'a [u8]>, KmodError> {
+        for i in 0..self.shnum {
+            let s = section(self.b, self.shoff, self.entsize, i)?;
+            let name = self
+                .names
+                .get(s.name as usize..)
+                .and_then(|n| n.iter().position(|c| *c == 0).map(|e| &n[..e]));
+            if name != Some(want.as_bytes()) {
+                continue;
+            }
+            if s.kind == SHT_NOBITS {
+                return Ok(Some(&[]));
+            }
+            return Ok(Some(slice(self.b, s.offset, s.size, want)?));
+        }
+        Ok(None)
+    }
+}
+
 /// The bytes of the section called `want` in a little-endian ELF64 file, or None if absent.
 pub fn section_bytes<'a>(b: &'a [u8], want: &str) -> Result<Option<&'a [u8]>, KmodError> {
-    let h = slice(b, 0, 64, "ELF header").map_err(|_| {
-        bad(format!(
-            "{} bytes is too short for an ELF64 header",
-            b.len()
-        ))
-    })?;
-    if &h[..4] != b"\x7fELF" {
-        return Err(bad("no ELF magic (not a kernel module?)"));
-    }
-    if h[4] != 2 {
-        return Err(bad(format!("ELF class {} is not ELF64", h[4])));
-    }
-    if h[5] != 1 {
-        return Err(bad(format!(
-            "ELF data encoding {} is not little-endian",
-            h[5]
-        )));
-    }
-    let shoff = u64_at(h, 0x28);
-    let entsize = u16_at(h, 0x3A) as u64;
-    let mut shnum = u16_at(h, 0x3C) as u64;
-    let mut shstrndx = u16_at(h, 0x3E) as u64;
-    if shoff == 0 {
-        return Err(bad("no section header table"));
-    }
-    if entsize < 64 {
-        return Err(bad(format!("section header size {entsize} is below 64")));
-    }
-    // Extended numbering: the real counts live in section 0.
-    if shnum == 0 || shstrndx == SHN_XINDEX as u64 {
-        let s0 = section(b, shoff, entsize, 0)?;
-        if shnum == 0 {
-            shnum = s0.size;
-        }
-        if shstrndx == SHN_XINDEX as u64 {
-            shstrndx = s0.link as u64;
-        }
-    }
-    // Every header must be inside the file, which also bounds the loop below.
-    slice(
-        b,
-        shoff,
-        shnum
-            .checked_mul(entsize)
-            .ok_or_else(|| bad("section header table size overflows"))?,
-        "section header table",
-    )?;
-    if shstrndx >= shnum {
-        return Err(bad(format!(
-            "section name table index {shstrndx} is not below {shnum}"
-        )));
-    }
-    let strtab = section(b, shoff, entsize, shstrndx)?;
-    let names = slice(b, strtab.offset, strtab.size, "section name table")?;
-    for i in 0..shnum {
-        let s = section(b, shoff, entsize, i)?;
-        let name = names
-            .get(s.name as usize..)
-            .and_then(|n| n.iter().position(|c| *c == 0).map(|e| &n[..e]));
-        if name != Some(want.as_bytes()) {
-            continue;
-        }
-        if s.kind == SHT_NOBITS {
-            return Ok(Some(&[]));
-        }
-        return Ok(Some(slice(b, s.offset, s.size, want)?));
-    }
-    Ok(None)
+    Elf::open(b)?.section(want)
 }

@@ -1,18 +1,25 @@
 //! Linux kernel module metadata without depmod: each module's `.modinfo` ELF section
 //! (name, depends, alias, softdep, vermagic, ...), read from plain or compressed `.ko` files,
 //! an index that gives the load order of a set of modules with their dependencies, and
-//! depmod's text files for busybox modprobe and for debugging.
+//! depmod's text files for busybox modprobe and for debugging, and every index file kmod's
+//! `depmod` writes (the binary tries libkmod reads included), byte for byte.
 //!
 //! Debian 12's kernel packages ship no modules.dep, so the initramfs builder computes the
-//! order itself (virtio_ring before virtio before virtio_blk ...).
+//! order itself (virtio_ring before virtio before virtio_blk ...), and the image builder
+//! writes the guest's indexes with [`depmod`](depmod()).
 
 mod decompress;
+mod depmod;
 mod elf;
 mod index;
 mod modinfo;
+mod symbols;
+pub mod trie;
 
+pub use depmod::{depmod, modname, DepmodInputs, KernelModule, DEPMOD_FILES};
 pub use index::{name_from_path, normalize, parse_builtin, ModuleIndex};
-pub use modinfo::{modinfo, ModInfo, SoftDeps};
+pub use modinfo::{modinfo, module, ModInfo, SoftDeps};
+pub use symbols::Symbols;
 
 /// What went wrong reading modules or resolving their dependencies.
 #[derive(Debug, thiserror::Error)]
@@ -45,4 +52,7 @@ pub enum KmodError {
     /// Modules depend on each other in a loop.
     #[error("module dependency cycle: {0}")]
     Cycle(String),
+    /// Text that kmod's binary index cannot hold.
+    #[error("module index: {0}")]
+    Index(String),
 }

@@ -91,6 +91,14 @@ pub fn modinfo(ko: &[u8]) -> Result<ModInfo, KmodError> {
     ModInfo::parse(section)
 }
 
+/// Reads the metadata and the symbols of a module file (plain or compressed, like
+/// [`modinfo`]), decompressing it once: what depmod reads of each module.
+pub fn module(ko: &[u8]) -> Result<(ModInfo, crate::Symbols), KmodError> {
+    let plain = decompress::maybe(ko)?;
+    let section = elf::section_bytes(&plain, ".modinfo")?.ok_or(KmodError::NoModinfo)?;
+    Ok((ModInfo::parse(section)?, crate::Symbols::from_elf(&plain)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

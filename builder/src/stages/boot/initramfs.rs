@@ -7,6 +7,7 @@ use eflow_kmod::{ModInfo, ModuleIndex};
 use eflow_tree::{Entry, Kind, Tree};
 
 use super::kernel::Kernel;
+use super::modules::KernelModules;
 use super::{read, read_required, BootError, BootOptions, BusyboxSource};
 
 /// The project's init script (guest-rootfs/initramfs/init), built into the tool so an
@@ -28,10 +29,12 @@ pub struct Initramfs {
     pub modules: Vec<String>,
 }
 
-/// Builds the initramfs Tree for kernel `k` with modules `wanted` and their dependencies.
+/// Builds the initramfs Tree for kernel `k` (whose modules are `mods`) with modules `wanted`
+/// and their dependencies.
 pub fn build(
     guest: &Tree,
     k: &Kernel,
+    mods: &KernelModules,
     wanted: &[String],
     opts: &BootOptions,
 ) -> Result<Initramfs, BootError> {
@@ -47,7 +50,7 @@ pub fn build(
             source,
         })?,
     };
-    let (order, infos, bytes) = modules(guest, k, wanted)?;
+    let (order, infos, bytes) = modules(guest, k, mods, wanted)?;
 
     let mtime = opts.mtime;
     let mut t = Tree::new();
@@ -144,42 +147,26 @@ type Modules = (
 
 /// The load order of `wanted` and their dependencies, with each module's metadata and bytes.
 ///
-/// Two passes over the kernel package, each in content order so its data.tar is
-/// decompressed once, front to back: the first reads every module's `.modinfo` (and
-/// `modules.builtin`), the second the bytes of the modules to load. Reading modules one by
-/// one as dependencies are discovered would restart the decompression for each level.
-fn modules(guest: &Tree, k: &Kernel, wanted: &[String]) -> Result<Modules, BootError> {
-    let dir = &k.modules_dir;
-    let prefix = format!("{dir}/");
-    let builtin_path = format!("{dir}/modules.builtin");
-    let mut files: Vec<(&str, &Entry)> = guest
+/// The metadata of every module was read in one pass ([`super::modules::read_all`]); the
+/// bytes of the modules to load are read in a second pass in content order, so the kernel
+/// package's data.tar is decompressed once more, front to back, not once per module.
+fn modules(
+    guest: &Tree,
+    k: &Kernel,
+    mods: &KernelModules,
+    wanted: &[String],
+) -> Result<Modules, BootError> {
+    let prefix = format!("{}/", k.modules_dir);
+    let builtin = mods
+        .builtin
+        .as_deref()
+        .map(|b| eflow_kmod::parse_builtin(&String::from_utf8_lossy(b)))
+        .unwrap_or_default();
+    let mut infos: BTreeMap<String, ModInfo> = mods
+        .modules
         .iter()
-        .filter(|(path, e)| {
-            matches!(e.kind, Kind::File { .. })
-                && path.strip_prefix(&prefix).is_some_and(|rel| {
-                    [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
-                        .iter()
-                        .any(|s| rel.ends_with(s))
-                })
-                || *path == builtin_path
-        })
+        .map(|m| (m.path.clone(), m.info.clone()))
         .collect();
-    files.sort_by_key(|(path, e)| (content_key(e), *path));
-
-    let mut builtin = Vec::new();
-    let mut infos: BTreeMap<String, ModInfo> = BTreeMap::new();
-    for (path, _) in &files {
-        let data = read(guest, path)?;
-        if *path == builtin_path {
-            builtin = eflow_kmod::parse_builtin(&String::from_utf8_lossy(&data));
-            continue;
-        }
-        let info = eflow_kmod::modinfo(&data).map_err(|source| BootError::Module {
-            path: path.to_string(),
-            source,
-        })?;
-        infos.insert(path[prefix.len()..].to_string(), info);
-    }
     let index = ModuleIndex::new(infos.iter().map(|(p, i)| (p.clone(), i.clone())), builtin)
         .map_err(BootError::Modules)?;
     let wanted_refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
@@ -190,19 +177,17 @@ fn modules(guest: &Tree, k: &Kernel, wanted: &[String]) -> Result<Modules, BootE
         .map(str::to_string)
         .collect();
 
-    let mut needed: Vec<(&str, &Entry)> = files
+    let mut needed: Vec<(String, &Entry)> = order
         .iter()
-        .filter(|(path, _)| {
-            order
-                .iter()
-                .any(|o| path[prefix.len().min(path.len())..] == **o)
+        .filter_map(|rel| {
+            let path = format!("{prefix}{rel}");
+            guest.get(&path).map(|e| (path, e))
         })
-        .copied()
         .collect();
-    needed.sort_by_key(|(path, e)| (content_key(e), *path));
+    needed.sort_by(|(pa, a), (pb, b)| (content_key(a), pa).cmp(&(content_key(b), pb)));
     let mut bytes = BTreeMap::new();
     for (path, _) in needed {
-        bytes.insert(path[prefix.len()..].to_string(), read(guest, path)?);
+        bytes.insert(path[prefix.len()..].to_string(), read(guest, &path)?);
     }
     infos.retain(|p, _| order.contains(p));
     Ok((order, infos, bytes))

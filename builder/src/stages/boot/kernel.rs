@@ -15,6 +15,21 @@ pub struct Kernel {
     pub modules_dir: String,
 }
 
+/// Like [`find`], but a Tree without any `/boot/vmlinuz-*` has no kernel rather than an error.
+pub fn find_optional(tree: &Tree) -> Result<Option<Kernel>, BootError> {
+    let boot = tree
+        .resolve("/boot", true)
+        .unwrap_or_else(|| "/boot".into());
+    let any = tree
+        .children(&boot)
+        .any(|(name, e)| name.starts_with("vmlinuz-") && matches!(e.kind, Kind::File { .. }));
+    if any {
+        find(tree).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 /// Finds the one kernel of the Tree: exactly one regular file `/boot/vmlinuz-*`, with its
 /// module directory `/lib/modules/<release>`.
 pub fn find(tree: &Tree) -> Result<Kernel, BootError> {
@@ -88,5 +103,9 @@ mod tests {
         assert!(find(&tree_with(&["6.1.0-1-cloud-amd64", "6.1.0-2-cloud-amd64"])).is_err());
         let e = find(&tree_with(&["6.1.0-9-cloud-amd64"])).unwrap_err();
         assert!(e.to_string().contains("without its modules"), "{e}");
+        assert!(find_optional(&tree_with(&[])).unwrap().is_none());
+        assert!(find_optional(&tree_with(&["6.1.0-1-cloud-amd64"]))
+            .unwrap()
+            .is_some());
     }
 }

@@ -9,12 +9,14 @@
 //! `switch_root`s into systemd.
 //!
 //! - [`kernel`]: the kernel image and its module directory in the Tree
+//! - [`modules`]: every module's metadata, and the module indexes written into the guest
 //! - [`initramfs`]: the initramfs Tree (busybox, /init, modules in load order) and its bytes
 //! - [`esp`]: loader.conf and the loader entry
 
 pub mod esp;
 pub mod initramfs;
 pub mod kernel;
+pub mod modules;
 
 use std::path::PathBuf;
 
@@ -139,13 +141,13 @@ pub enum BootError {
         source: std::io::Error,
     },
     /// A module could not be read or its dependencies resolved.
-    #[error("initramfs module {path}: {source}")]
+    #[error("kernel module {path}: {source}")]
     Module {
         path: String,
         source: eflow_kmod::KmodError,
     },
-    /// The module dependency closure could not be computed.
-    #[error("initramfs modules: {0}")]
+    /// The module dependency closure or the module indexes could not be computed.
+    #[error("kernel modules: {0}")]
     Modules(eflow_kmod::KmodError),
     /// A bad option (the PARTUUID, the command line).
     #[error("{0}")]
@@ -190,6 +192,12 @@ pub fn run(
 }
 
 /// Makes the ESP files for `tree`: systemd-boot, loader.conf, the entry, kernel, initramfs.
+///
+/// The Tree is left as it is. kmod's tools (udev's module autoloading, modprobe,
+/// systemd-modules-load) read only the binary indexes (`modules.dep.bin`, ...) that Debian's
+/// kernel package does not ship, and the guest's root is read-only: every build writes them
+/// into `/lib/modules/<release>` before this stage, with the guest tree
+/// ([`modules::index_guest`], called by `commands::build::guest_tree`).
 pub fn prepare(tree: &mut Tree, opts: &BootOptions) -> Result<BootFiles, BootError> {
     let uuid = check_guid(&opts.root_partuuid)?;
     if let Some(arg) = opts
@@ -223,7 +231,8 @@ pub fn prepare(tree: &mut Tree, opts: &BootOptions) -> Result<BootFiles, BootErr
             wanted.push(m.clone());
         }
     }
-    let initrd = initramfs::build(tree, &k, &wanted, opts)?;
+    let mods = modules::read_all(tree, &k)?;
+    let initrd = initramfs::build(tree, &k, &mods, &wanted, opts)?;
     let mut image = Vec::new();
     eflow_cpio::write_compressed(&initrd.tree, opts.compression, &mut image)
         .map_err(BootError::Cpio)?;

@@ -5,4 +5,4 @@
 #[path = "../../fuzz/entry.rs"]
 mod entry;
 
-eflow_testkit::fuzz_regressions_test!(modinfo);
+eflow_testkit::fuzz_regressions_test!(modinfo, module);

@@ -2,5 +2,6 @@
 
 mod fixture;
 
+mod depmod;
 mod fuzz_regressions;
 mod modules;

@@ -80,6 +80,18 @@ fn malformed_modules_are_errors_not_panics() {
     for bad in damaged_copies(&good, 0xda942042e4dd58b5).take(20_000) {
         let _ = modinfo(&bad);
     }
+    // The symbol table reader too, on a module that has one.
+    let with_symbols = fixture::module_elf_with_symbols(
+        &["name=x"],
+        &fixture::Exports::Crc(&["f", "g"]),
+        &["h", "i"],
+    );
+    for len in 0..with_symbols.len() {
+        let _ = eflow_kmod::module(&with_symbols[..len]);
+    }
+    for bad in damaged_copies(&with_symbols, 0x5eed_0f5b_0155).take(20_000) {
+        let _ = eflow_kmod::module(&bad);
+    }
     // Section header fields set to extremes.
     for off in [0x28usize, 0x3A, 0x3C, 0x3E] {
         for v in [0u8, 0xFF] {
@@ -281,6 +293,48 @@ fn real_kernel_package() {
                 assert!(j < i, "{d} must load before {p}");
             }
         }
+    }
+    // Every file depmod writes, byte for byte.
+    let with_symbols: Vec<eflow_kmod::KernelModule> = files
+        .iter()
+        .map(|(rel, p)| {
+            let (info, symbols) = eflow_kmod::module(&std::fs::read(p).unwrap()).unwrap();
+            eflow_kmod::KernelModule {
+                path: rel.clone(),
+                info,
+                symbols,
+            }
+        })
+        .collect();
+    let read = |f: &str| std::fs::read(dir.join(f)).ok();
+    let (order, builtin, builtin_modinfo) = (
+        read("modules.order"),
+        read("modules.builtin"),
+        read("modules.builtin.modinfo"),
+    );
+    let ours = eflow_kmod::depmod(
+        &with_symbols,
+        eflow_kmod::DepmodInputs {
+            order: order.as_deref(),
+            builtin: builtin.as_deref(),
+            builtin_modinfo: builtin_modinfo.as_deref(),
+        },
+    )
+    .unwrap();
+    let mut differ = Vec::new();
+    for (name, bytes) in &ours {
+        let theirs = std::fs::read(base.join(name)).unwrap();
+        if &theirs != bytes {
+            std::fs::write(tmp.path().join(format!("ours.{name}")), bytes).unwrap();
+            differ.push(*name);
+        }
+    }
+    if !differ.is_empty() {
+        let keep = tmp.keep();
+        panic!(
+            "differ from depmod's: {differ:?} (both in {})",
+            keep.display()
+        );
     }
     let alias_set = |t: &str| -> BTreeSet<String> {
         t.lines()

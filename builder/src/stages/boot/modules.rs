@@ -1,0 +1,121 @@
+//! The kernel's modules, read once from the Tree: their metadata and symbols for the
+//! initramfs, and the index files kmod reads (`modules.dep.bin`, `modules.alias.bin`, ...),
+//! written into the guest's module directory at build time, as Debian 12's `depmod` would
+//! write them, so the guest never needs to run depmod on its read-only root.
+
+use eflow_kmod::{DepmodInputs, KernelModule};
+use eflow_tree::{Entry, Kind, Tree};
+
+use super::kernel::Kernel;
+use super::{read, BootError};
+
+/// File name endings of the modules the initramfs may take.
+const MODULE_SUFFIXES: [&str; 4] = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"];
+/// Those Debian 12's depmod indexes (its kmod is built without zlib).
+const DEPMOD_SUFFIXES: [&str; 3] = [".ko", ".ko.xz", ".ko.zst"];
+
+/// Everything of the module directory that depmod reads.
+pub struct KernelModules {
+    /// Every module, with its path relative to the module directory, in path order.
+    pub modules: Vec<KernelModule>,
+    /// `modules.builtin`, if the kernel package has it.
+    pub builtin: Option<Vec<u8>>,
+    /// `modules.order`, if the kernel package has it.
+    pub order: Option<Vec<u8>>,
+    /// `modules.builtin.modinfo`, if the kernel package has it.
+    pub builtin_modinfo: Option<Vec<u8>>,
+}
+
+/// Reads every module of kernel `k` and the files depmod reads besides them, in content order
+/// so the kernel package's data.tar is decompressed once, front to back.
+pub fn read_all(guest: &Tree, k: &Kernel) -> Result<KernelModules, BootError> {
+    let prefix = format!("{}/", k.modules_dir);
+    let extra = [
+        "modules.builtin",
+        "modules.order",
+        "modules.builtin.modinfo",
+    ];
+    let mut out = KernelModules {
+        modules: Vec::new(),
+        builtin: None,
+        order: None,
+        builtin_modinfo: None,
+    };
+    for (path, _) in guest.files_in_content_order() {
+        let Some(rel) = path.strip_prefix(&prefix) else {
+            continue;
+        };
+        if extra.contains(&rel) {
+            let data = Some(read(guest, path)?);
+            match rel {
+                "modules.builtin" => out.builtin = data,
+                "modules.order" => out.order = data,
+                _ => out.builtin_modinfo = data,
+            }
+        } else if MODULE_SUFFIXES.iter().any(|s| rel.ends_with(s)) {
+            let (info, symbols) =
+                eflow_kmod::module(&read(guest, path)?).map_err(|source| BootError::Module {
+                    path: path.to_string(),
+                    source,
+                })?;
+            out.modules.push(KernelModule {
+                path: rel.to_string(),
+                info,
+                symbols,
+            });
+        }
+    }
+    out.modules.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// Writes the module indexes of the guest's kernel into its module directory, if the Tree has
+/// a kernel (`/boot/vmlinuz-*`); returns the kernel release and the number of modules indexed.
+pub fn index_guest(guest: &mut Tree, mtime: i64) -> Result<Option<(String, usize)>, BootError> {
+    let Some(k) = super::kernel::find_optional(guest)? else {
+        return Ok(None);
+    };
+    let mods = read_all(guest, &k)?;
+    write_indexes(guest, &k, &mods, mtime)?;
+    Ok(Some((k.release, mods.modules.len())))
+}
+
+/// Writes the module indexes depmod would write into the module directory of kernel `k`
+/// (root, 0644, modified at `mtime`); returns their names.
+pub fn write_indexes(
+    guest: &mut Tree,
+    k: &Kernel,
+    mods: &KernelModules,
+    mtime: i64,
+) -> Result<Vec<String>, BootError> {
+    let indexed: Vec<KernelModule> = mods
+        .modules
+        .iter()
+        .filter(|m| DEPMOD_SUFFIXES.iter().any(|s| m.path.ends_with(s)))
+        .cloned()
+        .collect();
+    let files = eflow_kmod::depmod(
+        &indexed,
+        DepmodInputs {
+            order: mods.order.as_deref(),
+            builtin: mods.builtin.as_deref(),
+            builtin_modinfo: mods.builtin_modinfo.as_deref(),
+        },
+    )
+    .map_err(BootError::Modules)?;
+    let mut names = Vec::new();
+    for (name, bytes) in files {
+        let path = format!("{}/{name}", k.modules_dir);
+        if guest
+            .get(&path)
+            .is_some_and(|e| !matches!(e.kind, Kind::File { .. }))
+        {
+            return Err(BootError::Kernel(format!(
+                "{path} is in the guest tree but not a regular file: the module indexes go there"
+            )));
+        }
+        guest.insert(&path, Entry::file(bytes, 0o644).at(mtime))?;
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
