@@ -49,76 +49,163 @@ fn run(c: &mut Client<UnixStream>, argv: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// A booted guest: QEMU (killed when dropped), its agent, its serial log.
+struct Guest {
+    vm: KillOnDrop,
+    agent: Client<UnixStream>,
+    serial: std::path::PathBuf,
+    start: Instant,
+}
+
+impl Guest {
+    /// Boots `disk` (written in place: a second boot sees the first one's changes) and
+    /// waits for the ready line; `tag` names this boot's files in `dir`.
+    fn boot(dir: &Path, disk: &Path, tag: &str) -> Guest {
+        let mut boot = vm::BootRun::new(disk);
+        boot.memory_mib = 2048;
+        boot.timeout = BOOT_TIMEOUT;
+        boot.writable = true;
+        let sock = dir.join(format!("agent-{tag}.sock"));
+        boot.agent_socket = Some(sock.clone());
+        // A network card, as every EFLOW VM has one. User-mode networking, restricted (no
+        // way out of the host), without the option ROM (the firmware would try PXE first).
+        boot.extra_args = [
+            "-netdev",
+            "user,id=n0,restrict=on",
+            "-device",
+            "virtio-net-pci,netdev=n0,romfile=",
+        ]
+        .map(String::from)
+        .to_vec();
+        let vars = dir.join(format!("vars-{tag}.fd"));
+        std::fs::copy(&boot.firmware.vars, &vars).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (apt-get install ovmf)",
+                boot.firmware.vars.display()
+            )
+        });
+        let serial = dir.join(format!("serial-{tag}.log"));
+        std::fs::File::create(&serial).unwrap();
+        let mut cmd = vm::command(&boot, "raw", &vars, &serial);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .env("TMPDIR", dir);
+        let start = Instant::now();
+        let mut vm = KillOnDrop(cmd.spawn().expect("qemu-system-x86_64 starts"));
+
+        // The ready line: every unit of the boot transaction settled.
+        let failed = loop {
+            let log = read_log(&serial);
+            if let Some(n) = vm::parse_ready(&log) {
+                break n;
+            }
+            if let Ok(Some(st)) = vm.try_wait() {
+                panic!("QEMU stopped ({st}) before the ready line:\n{}", tail(&log));
+            }
+            assert!(
+                start.elapsed() < BOOT_TIMEOUT,
+                "no ready line after {BOOT_TIMEOUT:?}:\n{}",
+                tail(&log)
+            );
+            std::thread::sleep(Duration::from_secs(1));
+        };
+        eprintln!(
+            "eflow_boot ({tag}): ready after {:.0} s, failed={failed}",
+            start.elapsed().as_secs_f64()
+        );
+        let stream = UnixStream::connect(&sock).expect("QEMU's agent chardev socket");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(180)))
+            .unwrap();
+        let mut agent = Client::new(stream);
+        agent
+            .ping()
+            .unwrap_or_else(|e| panic!("agent ping: {e}\n{}", tail(&read_log(&serial))));
+        Guest {
+            vm,
+            agent,
+            serial,
+            start,
+        }
+    }
+
+    fn log(&self) -> String {
+        read_log(&self.serial)
+    }
+
+    /// A clean shutdown through the agent (the disk is consistent for the next boot).
+    fn shut_down(mut self) {
+        let _ = run(&mut self.agent, &["sync"]);
+        let _ = self.agent.shutdown();
+        let end = Instant::now();
+        while end.elapsed() < Duration::from_secs(120) {
+            if let Ok(Some(_)) = self.vm.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        panic!("the guest did not power off:\n{}", tail(&self.log()));
+    }
+}
+
+/// What must survive a reboot: machine-id, SSH host keys, and files written to /etc,
+/// /root and /var (overlays and the data partition).
+const PERSISTENT: &str = "cat /etc/machine-id /etc/eflow-persist /root/eflow-persist \
+     /var/lib/eflow-persist && sha256sum /etc/ssh/ssh_host_*_key.pub";
+
+/// The EFLOW layout as the booted guest has it: a read-only root, /var and /var/log on
+/// ext4 partitions of their own, overlays on /etc, /home and /root; /usr cannot be written
+/// and docker's overlay2 runs on the data partition's ext4.
+fn check_layout(g: &mut Guest) {
+    let log = g.log();
+    let fs = vm::parse_filesystems(&log);
+    let get = |target: &str| {
+        fs.iter()
+            .find(|m| m.target == target)
+            .unwrap_or_else(|| panic!("{target} is not mounted: {fs:?}\n{}", tail(&log)))
+    };
+    assert!(get("/").read_only && get("/").fstype == "ext4", "{fs:?}");
+    for t in ["/var", "/var/log"] {
+        assert!(!get(t).read_only && get(t).fstype == "ext4", "{t}: {fs:?}");
+    }
+    for t in ["/etc", "/home", "/root"] {
+        assert!(
+            !get(t).read_only && get(t).fstype == "overlay",
+            "{t}: {fs:?}"
+        );
+    }
+    let (code, _, err) = run(&mut g.agent, &["touch", "/usr/eflow-write-test"]);
+    assert_ne!(code, 0, "/usr is writable");
+    assert!(err.contains("Read-only file system"), "{err}");
+    let (code, out, err) = run(
+        &mut g.agent,
+        &[
+            "docker",
+            "info",
+            "--format",
+            "{{.Driver}} {{.DriverStatus}}",
+        ],
+    );
+    assert_eq!(code, 0, "docker info: {err}");
+    assert!(
+        out.starts_with("overlay2 ") && out.contains("Backing Filesystem extfs"),
+        "docker's storage: {out}"
+    );
+}
+
 #[test]
 fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
     require_tools(&["qemu-system-x86_64", "sfdisk"]);
     let dir = tempfile::tempdir().unwrap();
     build_eflow(dir.path(), "raw");
     let disk = dir.path().join("eflow.raw");
-
-    let mut boot = vm::BootRun::new(&disk);
-    boot.memory_mib = 2048;
-    boot.timeout = BOOT_TIMEOUT;
-    let sock = dir.path().join("agent.sock");
-    boot.agent_socket = Some(sock.clone());
-    // A network card, as every EFLOW VM has one: docker.service wants network-online.target,
-    // which fails without a link. User-mode networking, restricted (no way out of the host),
-    // without the option ROM (the firmware would try PXE before the disk).
-    boot.extra_args = [
-        "-netdev",
-        "user,id=n0,restrict=on",
-        "-device",
-        "virtio-net-pci,netdev=n0,romfile=",
-    ]
-    .map(String::from)
-    .to_vec();
-    let vars = dir.path().join("vars.fd");
-    std::fs::copy(&boot.firmware.vars, &vars).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (apt-get install ovmf)",
-            boot.firmware.vars.display()
-        )
-    });
-    let serial = dir.path().join("serial.log");
-    std::fs::File::create(&serial).unwrap();
-    let mut cmd = vm::command(&boot, "raw", &vars, &serial);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .env("TMPDIR", dir.path());
-    let start = Instant::now();
-    // QEMU, killed when the test ends however it ends.
-    let mut vm = KillOnDrop(cmd.spawn().expect("qemu-system-x86_64 starts"));
-
-    // The ready line: every unit of the boot transaction settled.
-    let failed = loop {
-        let log = read_log(&serial);
-        if let Some(n) = vm::parse_ready(&log) {
-            break n;
-        }
-        if let Ok(Some(st)) = vm.try_wait() {
-            panic!("QEMU stopped ({st}) before the ready line:\n{}", tail(&log));
-        }
-        assert!(
-            start.elapsed() < BOOT_TIMEOUT,
-            "no ready line after {BOOT_TIMEOUT:?}:\n{}",
-            tail(&log)
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    };
-    eprintln!(
-        "eflow_boot: ready after {:.0} s, failed={failed}",
-        start.elapsed().as_secs_f64()
-    );
-
-    let stream = UnixStream::connect(&sock).expect("QEMU's agent chardev socket");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(180)))
-        .unwrap();
-    let mut agent = Client::new(stream);
-    agent
-        .ping()
-        .unwrap_or_else(|e| panic!("agent ping: {e}\n{}", tail(&read_log(&serial))));
+    let Guest {
+        vm,
+        mut agent,
+        serial,
+        start,
+    } = Guest::boot(dir.path(), &disk, "first");
 
     // Status: docker and containerd active, no failed unit (dockerd may still be starting).
     let status = loop {
@@ -237,12 +324,36 @@ fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
     let (code, out, _) = run(&mut agent, &["sh", "-c", "echo eflow-$(uname -s); exit 3"]);
     assert_eq!((code, out.as_str()), (3, "eflow-Linux\n"));
 
-    let _ = agent.shutdown();
-    let end = Instant::now();
-    while end.elapsed() < Duration::from_secs(60) {
-        if let Ok(Some(_)) = vm.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let mut guest = Guest {
+        vm,
+        agent,
+        serial,
+        start,
+    };
+    check_layout(&mut guest);
+    let (code, _, err) = run(
+        &mut guest.agent,
+        &[
+            "sh",
+            "-c",
+            "echo etc > /etc/eflow-persist && echo root > /root/eflow-persist \
+             && mkdir -p /var/lib && echo var > /var/lib/eflow-persist",
+        ],
+    );
+    assert_eq!(code, 0, "writing /etc, /root, /var: {err}");
+    let (code, first, err) = run(&mut guest.agent, &["sh", "-c", PERSISTENT]);
+    assert_eq!(code, 0, "{err}");
+    guest.shut_down();
+
+    // The second boot of the same disk keeps what the first one wrote.
+    let mut again = Guest::boot(dir.path(), &disk, "second");
+    let (code, second, err) = run(&mut again.agent, &["sh", "-c", PERSISTENT]);
+    assert_eq!(code, 0, "after a reboot: {err}\n{}", tail(&again.log()));
+    assert_eq!(first, second, "what the first boot wrote changed");
+    assert!(
+        vm::parse_ready(&again.log()) == Some(0),
+        "{}",
+        tail(&again.log())
+    );
+    again.shut_down();
 }
