@@ -7,9 +7,8 @@
 
 use crate::eflow_support::*;
 use crate::util::*;
-use eflow_testkit::{extract_partition, ok, require_tools, sha256sum};
+use eflow_testkit::{ok, require_tools, sha256sum};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::process::Command;
 
 /// `name -> (uid, gid, home, shell)` from /etc/passwd.
@@ -50,8 +49,8 @@ fn groups(text: &str) -> BTreeMap<String, (u32, BTreeSet<String>)> {
 }
 
 /// (type, mode, uid, gid, fast link target) of a path, from `debugfs stat`.
-fn stat(fs: &Path, path: &str) -> (String, u32, u32, u32, Option<String>) {
-    let text = debugfs(fs, &format!("stat {path}"));
+fn stat(fs: &GuestFs, path: &str) -> (String, u32, u32, u32, Option<String>) {
+    let text = fs.request("stat", path);
     let word_after = |key: &str| -> Option<String> {
         let mut words = text.split_whitespace();
         words.find(|w| *w == key)?;
@@ -107,12 +106,10 @@ fn eflow_image_has_the_runtimes_users_directories_and_units() {
         8 << 30,
         "disk-size is 8GiB"
     );
-    let fs = dir.path().join("root.ext4");
-    extract_partition(&disk, "root", &fs);
-    ok(Command::new("e2fsck").arg("-fn").arg(&fs));
+    let fs = GuestFs::extract(&disk, dir.path());
 
-    let users = passwd(&debugfs(&fs, "cat /etc/passwd"));
-    let groups = groups(&debugfs(&fs, "cat /etc/group"));
+    let users = passwd(&fs.cat("/etc/passwd"));
+    let groups = groups(&fs.cat("/etc/group"));
     let uid = |n: &str| users.get(n).unwrap_or_else(|| panic!("no user {n}")).0;
     let gid = |n: &str| groups.get(n).unwrap_or_else(|| panic!("no group {n}")).0;
     let member = |u: &str, g: &str| {
@@ -207,7 +204,7 @@ fn eflow_image_has_the_runtimes_users_directories_and_units() {
             "{d} is the multi-call aziotd"
         );
     }
-    let keyd = debugfs(&fs, "cat /usr/lib/systemd/system/aziot-keyd.socket");
+    let keyd = fs.cat("/usr/lib/systemd/system/aziot-keyd.socket");
     for line in [
         "ListenStream=/run/aziot/keyd.sock",
         "SocketMode=0660",
@@ -216,7 +213,7 @@ fn eflow_image_has_the_runtimes_users_directories_and_units() {
         assert!(keyd.contains(line), "aziot-keyd.socket has {line}:\n{keyd}");
     }
 
-    let mgmt = debugfs(&fs, "cat /usr/lib/systemd/system/aziot-edged.mgmt.socket");
+    let mgmt = fs.cat("/usr/lib/systemd/system/aziot-edged.mgmt.socket");
     for line in [
         "ListenStream=/var/run/iotedge/mgmt.sock",
         "SocketUser=iotedge",

@@ -79,3 +79,52 @@ pub fn build_eflow(out: &Path, formats: &str) {
     prepare();
     build(&eflow_image(), out, formats);
 }
+
+/// The guest's files as the disk holds them: each ext4 partition of the EFLOW layout
+/// copied out, and every path read (with debugfs) from the filesystem mounted at the
+/// deepest mount point above it.
+pub struct GuestFs {
+    /// (mount point, filesystem image), deepest mount points first.
+    parts: Vec<(&'static str, PathBuf)>,
+}
+
+impl GuestFs {
+    /// Copies the root, log and data partitions of `disk` into `dir`; each must pass e2fsck.
+    pub fn extract(disk: &Path, dir: &Path) -> GuestFs {
+        let mut parts = Vec::new();
+        for (label, mount) in [("log", "/var/log"), ("data", "/var"), ("root", "/")] {
+            let fs = dir.join(format!("{label}.ext4"));
+            eflow_testkit::extract_partition(disk, label, &fs);
+            eflow_testkit::ok(std::process::Command::new("e2fsck").arg("-fn").arg(&fs));
+            parts.push((mount, fs));
+        }
+        GuestFs { parts }
+    }
+
+    /// The filesystem holding `path` and the path inside it.
+    pub fn locate(&self, path: &str) -> (&Path, String) {
+        for (mount, fs) in &self.parts {
+            if *mount == "/" {
+                return (fs, path.to_string());
+            }
+            if let Some(rest) = path.strip_prefix(mount) {
+                if rest.is_empty() || rest.starts_with('/') {
+                    let inner = if rest.is_empty() { "/" } else { rest };
+                    return (fs, inner.to_string());
+                }
+            }
+        }
+        unreachable!("the root is last")
+    }
+
+    /// `debugfs -R "VERB PATH"` on the filesystem holding the path.
+    pub fn request(&self, verb: &str, path: &str) -> String {
+        let (fs, inner) = self.locate(path);
+        crate::util::debugfs(fs, &format!("{verb} {inner}"))
+    }
+
+    /// A file's content as text.
+    pub fn cat(&self, path: &str) -> String {
+        self.request("cat", path)
+    }
+}
