@@ -2,6 +2,7 @@
 //! images, tools nobody here wrote check them, QEMU boots them. One test binary, each former
 //! test file a module of it, so the whole builder is linked once rather than once per file.
 
+mod aziot_table;
 mod eflow_support;
 mod util;
 
