@@ -11,6 +11,7 @@ mod build_signed;
 mod definition_errors;
 mod disk_minimal;
 mod eflow_boot;
+mod eflow_boot_offline;
 mod eflow_image;
 mod packages_vs_dpkg;
 mod provisioning;
