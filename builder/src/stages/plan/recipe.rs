@@ -528,4 +528,32 @@ mod tests {
         assert_eq!(e.line, 6, "{e}");
         assert!(e.message.contains("0999"), "{e}");
     }
+
+    #[test]
+    fn bad_alternative_and_members_from_name_line_and_key() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "a",
+            "[recipe]\nname = \"a\"\n[[alternative]]\nname = \"x\"\nlink = \"usr/bin/x\"\npath = \"/usr/bin/y\"\npriority = 1\n",
+        );
+        let e = Recipe::load(&d.path().join("a.toml")).unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.message.contains("alternative.link"), "{e}");
+        write(
+            d.path(),
+            "b",
+            "[recipe]\nname = \"b\"\n[[group]]\nname = \"g\"\nmembers-from = [\"Sudo!\"]\n",
+        );
+        let e = Recipe::load(&d.path().join("b.toml")).unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.message.contains("group.members-from"), "{e}");
+        write(
+            d.path(),
+            "c",
+            "[recipe]\nname = \"c\"\n[[file-mode]]\npath = \"/x\"\nmode = \"0400\"\nowner = \"u\"\nextra = 1\n",
+        );
+        let e = Recipe::load(&d.path().join("c.toml")).unwrap_err();
+        assert!(e.message.contains("extra"), "{e}");
+    }
 }
