@@ -6,7 +6,8 @@
 //!   aziot-edged and the container engine run;
 //! - after the reboot the same holds, and the apply is not repeated.
 //!
-//! The time to the ready line is printed next to the networked boot's (eflow_boot).
+//! And the plain image on a network device where nobody answers DHCP: ready, nothing failed.
+//! The times to the ready line are printed next to the networked boot's (eflow_boot).
 
 use crate::eflow_boot::{read_log, run, tail, APPLIED, BOOT_TIMEOUT};
 use crate::eflow_support::*;
@@ -236,4 +237,30 @@ fn eflow_guest_provisioned_at_build_time_boots_offline_and_reboots() {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// A network device with nothing behind it (a QEMU hub with no other port: the link is up,
+/// nobody answers DHCP): ready with no failed unit, without waiting for the network.
+#[test]
+fn eflow_guest_on_a_network_without_dhcp_is_ready_with_nothing_failed() {
+    require_tools(&["qemu-system-x86_64", "sfdisk"]);
+    let dir = tempfile::tempdir().unwrap();
+    build_eflow(dir.path(), "raw");
+    let mut boot = vm::BootRun::new(dir.path().join("eflow.raw"));
+    boot.memory_mib = 2048;
+    boot.timeout = BOOT_TIMEOUT;
+    boot.extra_args = [
+        "-netdev",
+        "hubport,id=n0,hubid=0",
+        "-device",
+        "virtio-net-pci,netdev=n0,romfile=",
+    ]
+    .map(String::from)
+    .to_vec();
+    let out = vm::boot(&boot).expect("QEMU runs");
+    eprintln!(
+        "eflow_boot_offline: network without DHCP, ready after {:.0} s, failed={:?}",
+        out.seconds, out.ready
+    );
+    assert!(out.ok(), "{}", tail(&out.log));
 }
