@@ -122,6 +122,9 @@ pub enum ProvisioningError {
     /// A certificate or key location is neither an absolute path nor a supported URI.
     #[error("provisioning: `{0}` must be an absolute path, a file:// URI{1}")]
     BadLocation(&'static str, &'static str),
+    /// A manual connection string lacks a part IoT Edge needs, or its key is not base64.
+    #[error("provisioning: `connection_string` {0} (expected HostName=...;DeviceId=...;SharedAccessKey=<base64>)")]
+    ConnectionString(&'static str),
     /// A provisioning file is not TOML or not the typed form.
     #[error("provisioning file: {0}")]
     File(String),
@@ -135,6 +138,44 @@ fn check(name: &'static str, value: &str) -> Result<(), ProvisioningError> {
         return Err(ProvisioningError::ControlChar(name));
     }
     Ok(())
+}
+
+/// What `iotedge config apply` checks in a manual connection string: `;`-separated
+/// `key=value` parts (others ignored) with a HostName, a DeviceId and a SharedAccessKey that
+/// decodes as base64, padded or not.
+fn check_connection_string(cs: &str) -> Result<(), ProvisioningError> {
+    let part = |key: &str| {
+        cs.split(';')
+            .filter_map(|p| p.split_once('='))
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v)
+            .next_back()
+    };
+    let missing = |key| match part(key) {
+        None => Err(ProvisioningError::ConnectionString(match key {
+            "HostName" => "has no HostName",
+            "DeviceId" => "has no DeviceId",
+            _ => "has no SharedAccessKey",
+        })),
+        Some("") => Err(ProvisioningError::ConnectionString(match key {
+            "HostName" => "has an empty HostName",
+            "DeviceId" => "has an empty DeviceId",
+            _ => "has an empty SharedAccessKey",
+        })),
+        Some(v) => Ok(v),
+    };
+    missing("HostName")?;
+    missing("DeviceId")?;
+    let key = missing("SharedAccessKey")?;
+    let e = base64::engine::general_purpose::STANDARD;
+    let ne = base64::engine::general_purpose::STANDARD_NO_PAD;
+    match e.decode(key) {
+        Ok(_) => Ok(()),
+        Err(base64::DecodeError::InvalidPadding) if ne.decode(key).is_ok() => Ok(()),
+        Err(_) => Err(ProvisioningError::ConnectionString(
+            "has a SharedAccessKey that is not base64",
+        )),
+    }
 }
 
 fn check_location(name: &'static str, v: &str, pkcs11: bool) -> Result<(), ProvisioningError> {
@@ -177,7 +218,8 @@ impl Provisioning {
     pub fn validate(&self) -> Result<(), ProvisioningError> {
         match self {
             Provisioning::ManualConnectionString { connection_string } => {
-                check("connection_string", connection_string.expose())
+                check("connection_string", connection_string.expose())?;
+                check_connection_string(connection_string.expose())
             }
             Provisioning::ManualX509 {
                 iothub_hostname,
@@ -537,6 +579,18 @@ mod tests {
             Provisioning::ManualConnectionString {
                 connection_string: Secret::new(" "),
             },
+            Provisioning::ManualConnectionString {
+                connection_string: Secret::new("DeviceId=d;SharedAccessKey=QUJD"),
+            },
+            Provisioning::ManualConnectionString {
+                connection_string: Secret::new("HostName=h;SharedAccessKey=QUJD"),
+            },
+            Provisioning::ManualConnectionString {
+                connection_string: Secret::new("HostName=h;DeviceId=d"),
+            },
+            Provisioning::ManualConnectionString {
+                connection_string: Secret::new("HostName=h;DeviceId=d;SharedAccessKey=no*b64"),
+            },
             Provisioning::DpsSymmetricKey {
                 global_endpoint: DEFAULT_GLOBAL_ENDPOINT.into(),
                 id_scope: "s".into(),
@@ -558,6 +612,27 @@ mod tests {
         for p in bad {
             assert!(p.validate().is_err(), "{p:?}");
         }
+    }
+
+    #[test]
+    fn connection_string_checked_as_at_apply() {
+        let ok = |cs: &str| check_connection_string(cs);
+        assert_eq!(ok(CONN), Ok(()));
+        // Unpadded keys and extra parts pass, as upstream.
+        assert_eq!(
+            ok("HostName=h;DeviceId=d;SharedAccessKey=QUI;GatewayHostName=g"),
+            Ok(())
+        );
+        let e = ok("HostName=h;DeviceId=d;SharedAccessKey=@@").unwrap_err();
+        assert!(e.to_string().contains("not base64"), "{e}");
+        assert!(
+            !e.to_string().contains("@@"),
+            "the key is never printed: {e}"
+        );
+        assert!(ok("DeviceId=d;SharedAccessKey=QUJD")
+            .unwrap_err()
+            .to_string()
+            .contains("HostName"));
     }
 
     #[test]

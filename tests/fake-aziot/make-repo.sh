@@ -35,98 +35,171 @@ waiter() {
     printf '#!/bin/sh\n# Stand-in for %s (test package): waits until stopped.\nexec sleep infinity\n' "$1"
 }
 
-socket_unit() { # service description path user mode
+# What dh_fixperms leaves in a real package: directories 0755, files 0644, programs 0755.
+fixperms() {
+    find "$1" -path "$1/DEBIAN" -prune -o -type d -exec chmod 0755 {} +
+    find "$1" -path "$1/DEBIAN" -prune -o -type f ! -perm -u+x -exec chmod 0644 {} +
+}
+
+# The units carry the settings of the real ones (iot-identity-service release/1.5 ab9d000:
+# */aziot-*d.{service,socket}.in and the Makefile's substitutions; iotedge release/1.5
+# 94e4593: edgelet/contrib/systemd/debian/).
+is_socket_unit() { # svc what user
     cat <<UNIT
 [Unit]
-Description=$2
-PartOf=$1.service
+Description=Azure IoT $2 Service API socket
+PartOf=aziot-$1.service
 
 [Socket]
-Service=$1.service
-ListenStream=$3
-SocketMode=$5
+ListenStream=/run/aziot/$1.sock
+SocketMode=0660
 DirectoryMode=0755
-SocketUser=$4
-SocketGroup=$4
+SocketUser=$3
+SocketGroup=$3
 
 [Install]
 WantedBy=sockets.target
 UNIT
 }
 
-service_unit() { # name description exec user extra
+is_service_unit() { # svc what user
     cat <<UNIT
 [Unit]
-Description=$2
-Requires=$1.socket
-After=network-online.target
+Description=Azure IoT $2 Service
+Requires=aziot-$1.socket
+After=aziot-$1.socket
 
 [Service]
-Type=simple
-ExecStart=$3
-User=$4
+Environment="LD_LIBRARY_PATH=/usr/lib/aziot-identity-service"
+ExecStart=/usr/libexec/aziot-identity-service/aziot-$1
+KillMode=process
 Restart=on-failure
-$5
+RestartSec=5s
+User=$3
 
 [Install]
-Also=$1.socket
+WantedBy=multi-user.target
 UNIT
 }
 
-# ---- aziot-identity-service
+edged_socket_unit() { # kind mode
+    cat <<UNIT
+[Unit]
+Description=Azure IoT Edge daemon $1 socket
+Documentation=man:aziot-edged(8)
+PartOf=aziot-edged.service
+
+[Socket]
+ListenStream=/var/run/iotedge/$1.sock
+SocketMode=$2
+DirectoryMode=0755
+SocketUser=$3
+SocketGroup=iotedge
+Service=aziot-edged.service
+
+[Install]
+WantedBy=sockets.target
+UNIT
+}
+
+# ---- aziot-identity-service (the Makefile's install-deb on Debian 12, OpenSSL 3)
 p=$work/is
-mkdir -p "$p/DEBIAN" "$p/usr/libexec/aziot-identity-service" "$p/usr/bin" "$p/usr/lib/x86_64-linux-gnu" \
-    "$p/lib/systemd/system" "$p/etc/aziot" "$p/usr/share/doc/aziot-identity-service"
+lx=usr/lib/x86_64-linux-gnu
+mkdir -p "$p/DEBIAN" "$p/usr/libexec/aziot-identity-service" "$p/usr/bin" "$p/$lx/engines-3" \
+    "$p/lib/systemd/system" "$p/etc/aziot" "$p/usr/share/doc/aziot-identity-service" \
+    "$p/usr/include/aziot-identity-service"
 waiter aziotd >"$p/usr/libexec/aziot-identity-service/aziotd"
 chmod 0755 "$p/usr/libexec/aziot-identity-service/aziotd"
 for d in aziot-certd aziot-identityd aziot-keyd aziot-tpmd; do
-    ln -s aziotd "$p/usr/libexec/aziot-identity-service/$d"
+    ln -s /usr/libexec/aziot-identity-service/aziotd "$p/usr/libexec/aziot-identity-service/$d"
 done
 printf '#!/bin/sh\necho "aziotctl (test package %s)"\n' "$VERSION_IS" >"$p/usr/bin/aziotctl"
 chmod 0755 "$p/usr/bin/aziotctl"
-printf 'test package placeholder for libaziot_keys.so\n' >"$p/usr/lib/x86_64-linux-gnu/libaziot_keys.so"
+printf 'test package placeholder for libaziot_keys.so\n' >"$p/usr/lib/libaziot_keys.so"
+printf 'test package placeholder for the aziot_keys OpenSSL engine\n' >"$p/$lx/engines-3/aziot_keys.so"
+chmod 0755 "$p/usr/lib/libaziot_keys.so" "$p/$lx/engines-3/aziot_keys.so"
+printf '/* test package placeholder for aziot-keys.h */\n' >"$p/usr/include/aziot-identity-service/aziot-keys.h"
 for s in keyd:aziotks:Keys certd:aziotcs:Certificates identityd:aziotid:Identity tpmd:aziottpm:TPM; do
     svc=${s%%:*}; rest=${s#*:}; user=${rest%%:*}; what=${rest#*:}
-    mkdir -p "$p/etc/aziot/$svc/config.d"
-    socket_unit "aziot-$svc" "Azure IoT $what Service API socket" "/run/aziot/$svc.sock" "$user" 0660 \
-        >"$p/lib/systemd/system/aziot-$svc.socket"
-    service_unit "aziot-$svc" "Azure IoT $what Service" "/usr/libexec/aziot-identity-service/aziot-$svc" "$user" \
-        "Environment=AZIOT_LOG=error" >"$p/lib/systemd/system/aziot-$svc.service"
+    mkdir -p "$p/etc/aziot/$svc/config.d" "$p/var/lib/aziot/$svc"
+    printf '# Test package: the defaults of aziot-%s.\n' "$svc" >"$p/etc/aziot/$svc/config.toml.default"
+    is_socket_unit "$svc" "$what" "$user" >"$p/lib/systemd/system/aziot-$svc.socket"
+    is_service_unit "$svc" "$what" "$user" >"$p/lib/systemd/system/aziot-$svc.service"
 done
 printf '# Test package: the template of /etc/aziot/config.toml.\n# hostname = "my-device"\n' >"$p/etc/aziot/config.toml.template"
-chmod 0600 "$p/etc/aziot/config.toml.template"
-printf 'Test stand-in for aziot-identity-service; not Microsoft'"'"'s package.\n' >"$p/usr/share/doc/aziot-identity-service/README"
+for f in README.md LICENSE THIRD-PARTY-NOTICES; do
+    printf 'Test stand-in for aziot-identity-service; not Microsoft'"'"'s package.\n' >"$p/usr/share/doc/aziot-identity-service/$f"
+done
+fixperms "$p"
 cat >"$p/DEBIAN/control" <<CTL
 Package: aziot-identity-service
 Version: $VERSION_IS
 Architecture: amd64
 Maintainer: eflow-image tests <tests@invalid>
 Installed-Size: 20
+Depends: libc6 (>= 2.34), libgcc-s1 (>= 4.2), libssl3 (>= 3.0.0), libtss2-esys-3.0.2-0 (>= 3.0.1), libtss2-mu0 (>= 3.0.1), libtss2-tctildr0 (>= 3.0.1), psmisc
+Conflicts: iotedge, libiothsm-std
 Section: admin
 Priority: optional
 Description: Azure IoT Identity Service (test stand-in)
  Same layout, users, units and sockets as the real package; the daemons only wait.
 CTL
-printf '/etc/aziot/config.toml.template\n' >"$p/DEBIAN/conffiles"
+# dh_installdeb makes every file under /etc a conffile.
+(cd "$p" && find etc -type f | sort | sed 's|^|/|') >"$p/DEBIAN/conffiles"
 
-# ---- aziot-edge
+# ---- aziot-edge (edgelet/Makefile's `deb` target and debian/install)
 p=$work/edge
 mkdir -p "$p/DEBIAN" "$p/usr/bin" "$p/usr/libexec/aziot" "$p/lib/systemd/system" "$p/etc/aziot/edged/config.d" \
-    "$p/usr/share/doc/aziot-edge"
-printf '#!/bin/sh\necho "iotedge (test package %s)"\n' "$VERSION_EDGE" >"$p/usr/bin/iotedge"
+    "$p/etc/logrotate.d" "$p/usr/share/doc/aziot-edge"
+# The CLI: `config apply` does what the real one does to the files (per-service files, 0600,
+# each owned by its service user and that user's group), then restarts the services the way
+# it does (stop each service; start the sockets; start aziot-edged). `version` says what it is.
+cat >"$p/usr/bin/iotedge" <<'CLI'
+#!/bin/sh
+# Stand-in for the iotedge CLI (test package).
+set -eu
+case "${1:-} ${2:-}" in
+"config apply")
+    shift 2
+    config=/etc/aziot/config.toml
+    [ "${1:-}" = "-c" ] && config=$2
+    [ "$(id -u)" = 0 ] || { echo "this command must be run as root" >&2; exit 1; }
+    [ -r "$config" ] || { echo "could not read config file $config" >&2; exit 1; }
+    host=$(grep -m1 '^hostname' "$config" || true)
+    for s in keyd:aziotks certd:aziotcs identityd:aziotid tpmd:aziottpm edged:iotedge; do
+        svc=${s%%:*}; user=${s#*:}
+        f=/etc/aziot/$svc/config.d/00-super.toml
+        rm -f "$f"
+        printf '# Written by iotedge config apply (test package) from %s\n%s\n' "$config" "$host" >"$f"
+        chmod 0600 "$f"
+        chown "$user:$(id -gn "$user")" "$f"
+    done
+    echo "Azure IoT Edge has been configured successfully!"
+    for u in aziot-edged.service aziot-identityd.service aziot-keyd.service aziot-certd.service aziot-tpmd.service; do
+        systemctl stop "$u" || true
+    done
+    for u in aziot-edged.mgmt.socket aziot-edged.workload.socket aziot-identityd.socket aziot-keyd.socket \
+        aziot-certd.socket aziot-tpmd.socket aziot-edged.service; do
+        systemctl start "$u" || true
+    done
+    ;;
+"version "*|"--version "*) echo "iotedge (test package @VERSION@)" ;;
+*) echo "iotedge (test package @VERSION@): only 'config apply' and 'version'" >&2; exit 2 ;;
+esac
+CLI
+sed -i "s/@VERSION@/$VERSION_EDGE/" "$p/usr/bin/iotedge"
 chmod 0755 "$p/usr/bin/iotedge"
 waiter aziot-edged >"$p/usr/libexec/aziot/aziot-edged"
 chmod 0755 "$p/usr/libexec/aziot/aziot-edged"
-socket_unit aziot-edged "Azure IoT Edge daemon management socket" /var/run/iotedge/mgmt.sock iotedge 0660 \
-    >"$p/lib/systemd/system/aziot-edged.mgmt.socket"
-socket_unit aziot-edged "Azure IoT Edge daemon workload socket" /var/run/iotedge/workload.sock iotedge 0666 \
-    >"$p/lib/systemd/system/aziot-edged.workload.socket"
+edged_socket_unit mgmt 0660 edgeagentuser >"$p/lib/systemd/system/aziot-edged.mgmt.socket"
+edged_socket_unit workload 0666 iotedge >"$p/lib/systemd/system/aziot-edged.workload.socket"
 cat >"$p/lib/systemd/system/aziot-edged.service" <<UNIT
 [Unit]
 Description=Azure IoT Edge daemon
-After=network-online.target docker.service
-Wants=network-online.target
-Requires=aziot-edged.mgmt.socket aziot-edged.workload.socket
+After=network-online.target docker.service aziot-edged.workload.socket aziot-edged.mgmt.socket
+Requires=aziot-edged.workload.socket aziot-edged.mgmt.socket
+Wants=network-online.target docker.service
+Documentation=man:aziot-edged(8)
 
 [Service]
 ExecStart=/usr/libexec/aziot/aziot-edged
@@ -135,28 +208,34 @@ TimeoutStartSec=600
 TimeoutStopSec=40
 Restart=on-failure
 RestartPreventExitStatus=153
+RestartSec=5
 User=iotedge
 Group=iotedge
 
 [Install]
 WantedBy=multi-user.target
+Also=aziot-edged.workload.socket aziot-edged.mgmt.socket
 UNIT
 printf '# Test package: the IoT Edge part of /etc/aziot/config.toml.\n' >"$p/etc/aziot/config.toml.edge.template"
-chmod 0600 "$p/etc/aziot/config.toml.edge.template"
-printf 'Test stand-in for aziot-edge; not Microsoft'"'"'s package.\n' >"$p/usr/share/doc/aziot-edge/README"
+printf '# Test package: the defaults of aziot-edged.\nhomedir = "/var/lib/aziot/edged"\n' >"$p/etc/aziot/edged/config.toml.default"
+printf '/var/log/aziot-edged/aziot-edged.log {\n       daily\n       rotate 7\n}\n' >"$p/etc/logrotate.d/aziot-edge"
+for f in LICENSE ThirdPartyNotices trademark; do
+    printf 'Test stand-in for aziot-edge; not Microsoft'"'"'s package.\n' >"$p/usr/share/doc/aziot-edge/$f"
+done
+fixperms "$p"
 cat >"$p/DEBIAN/control" <<CTL
 Package: aziot-edge
 Version: $VERSION_EDGE
 Architecture: amd64
 Maintainer: eflow-image tests <tests@invalid>
 Installed-Size: 20
-Depends: aziot-identity-service (= $VERSION_IS)
+Depends: libc6 (>= 2.34), libgcc-s1 (>= 4.2), libssl3 (>= 3.0.0), adduser, ca-certificates, hostname, psmisc, sed, aziot-identity-service (= $VERSION_IS)
 Section: admin
 Priority: optional
 Description: Azure IoT Edge runtime (test stand-in)
  Same layout, users, units and sockets as the real package; the daemons only wait.
 CTL
-printf '/etc/aziot/config.toml.edge.template\n' >"$p/DEBIAN/conffiles"
+(cd "$p" && find etc -type f | sort | sed 's|^|/|') >"$p/DEBIAN/conffiles"
 
 # ---- the .debs, then the index
 pool=$out/repo/pool/main/a

@@ -18,10 +18,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Boot timeout: dockerd's first start under TCG is slow.
-const BOOT_TIMEOUT: Duration = Duration::from_secs(900);
+pub(crate) const BOOT_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Whatever the serial log holds so far.
-fn read_log(path: &Path) -> String {
+pub(crate) fn read_log(path: &Path) -> String {
     let mut f = std::fs::File::open(path).unwrap();
     let mut s = Vec::new();
     f.seek(SeekFrom::Start(0)).unwrap();
@@ -29,7 +29,16 @@ fn read_log(path: &Path) -> String {
     String::from_utf8_lossy(&s).into_owned()
 }
 
-fn tail(log: &str) -> &str {
+/// The files `iotedge config apply` writes: (service, owner and group).
+pub(crate) const APPLIED: [(&str, &str); 5] = [
+    ("keyd", "aziotks"),
+    ("certd", "aziotcs"),
+    ("identityd", "aziotid"),
+    ("tpmd", "aziottpm"),
+    ("edged", "iotedge"),
+];
+
+pub(crate) fn tail(log: &str) -> &str {
     let at = log.len().saturating_sub(6000);
     let at = (at..log.len())
         .find(|i| log.is_char_boundary(*i))
@@ -37,7 +46,7 @@ fn tail(log: &str) -> &str {
     &log[at..]
 }
 
-fn run(c: &mut Client<UnixStream>, argv: &[&str]) -> (i32, String, String) {
+pub(crate) fn run(c: &mut Client<UnixStream>, argv: &[&str]) -> (i32, String, String) {
     let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
     let out = c
         .exec(&argv, None, Some(120))
@@ -223,6 +232,12 @@ fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
     );
     assert_eq!(status.boot, "running", "{status:?}");
     assert!(!status.provisioning_config_present, "not provisioned yet");
+    // Enabled at install, as upstream: started at boot (the stand-in daemon only waits).
+    assert_eq!(
+        status.iot_edge.get("aziot-edged"),
+        Some(&UnitState::Active),
+        "{status:?}"
+    );
 
     // The runtime's sockets: listening, with the owners and modes of the packages' units.
     let sockets = [
@@ -247,7 +262,7 @@ fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
         ("/run/aziot/certd.sock", "aziotcs aziotcs 660"),
         ("/run/aziot/identityd.sock", "aziotid aziotid 660"),
         ("/run/aziot/tpmd.sock", "aziottpm aziottpm 660"),
-        ("/run/iotedge/mgmt.sock", "iotedge iotedge 660"),
+        ("/run/iotedge/mgmt.sock", "edgeagentuser iotedge 660"),
         ("/run/iotedge/workload.sock", "iotedge iotedge 666"),
         ("/run/docker.sock", "root docker 660"),
     ] {
@@ -311,6 +326,13 @@ fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "root 600");
     assert!(agent.status().expect("status").provisioning_config_present);
+    // Applied: the per-service files, each its service user's, 0600.
+    for (svc, user) in APPLIED {
+        let path = format!("/etc/aziot/{svc}/config.d/00-super.toml");
+        let (code, out, err) = run(&mut agent, &["stat", "-c", "%U %G %a", &path]);
+        assert_eq!(code, 0, "{path}: {err}");
+        assert_eq!(out.trim(), format!("{user} {user} 600"), "{path}");
+    }
 
     // A command and its output.
     let (code, out, _) = run(&mut agent, &["sh", "-c", "echo eflow-$(uname -s); exit 3"]);

@@ -1,10 +1,12 @@
 //! The EFLOW image (recipes/images/eflow.toml) as built, read with tools nobody here wrote
 //! (sfdisk, dd, e2fsck, debugfs) and checked against what the IoT Edge runtime's packaging
-//! must produce (users, groups, memberships, directory owners and modes, enabled sockets) and
-//! what the container engine's and the guest agent's packaging do.
+//! produces, row by row of the table written from the upstream files ([`crate::aziot_table`]),
+//! and what the container engine's and the guest agent's packaging do.
 //!
-//! The runtime packages are the test stand-ins of tests/fake-aziot/make-repo.sh.
+//! The runtime packages are the test stand-ins of tests/fake-aziot/make-repo.sh; the table
+//! checks their files and units too, so the stand-ins cannot drift from the real packages.
 
+use crate::aziot_table as table;
 use crate::eflow_support::*;
 use crate::util::*;
 use eflow_testkit::{ok, require_tools, sha256sum};
@@ -95,8 +97,28 @@ fn fake_runtime_repository_is_reproducible_and_signed() {
         .arg(repo.join("dists/bookworm/InRelease")));
 }
 
+/// `name -> (uid, gid, gecos)` from /etc/passwd.
+fn gecos(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() == 7).then(|| (f[0].to_string(), f[4].to_string()))
+        })
+        .collect()
+}
+
+/// The `Key=value` lines of a unit file, blanks trimmed, comments and section headers left out.
+fn settings(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| l.contains('=') && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every row of the upstream table, then what the rest of the image's packaging does.
 #[test]
-fn eflow_image_has_the_runtimes_users_directories_and_units() {
+fn eflow_image_is_the_runtime_as_its_packages_install_it() {
     require_tools(&["sfdisk", "dd", "e2fsck", "debugfs"]);
     let dir = tempfile::tempdir().unwrap();
     build_eflow(dir.path(), "raw");
@@ -108,85 +130,127 @@ fn eflow_image_has_the_runtimes_users_directories_and_units() {
     );
     let fs = GuestFs::extract(&disk, dir.path());
 
-    let users = passwd(&fs.cat("/etc/passwd"));
+    let passwd_text = fs.cat("/etc/passwd");
+    let users = passwd(&passwd_text);
+    let comments = gecos(&passwd_text);
     let groups = groups(&fs.cat("/etc/group"));
     let uid = |n: &str| users.get(n).unwrap_or_else(|| panic!("no user {n}")).0;
     let gid = |n: &str| groups.get(n).unwrap_or_else(|| panic!("no group {n}")).0;
-    let member = |u: &str, g: &str| {
-        let (pgid, _) = (users[u].1, ());
-        groups[g].1.contains(u) || pgid == gid(g)
-    };
 
-    // Container engine: the docker system group.
-    assert!(gid("docker") < 1000, "docker is a system group");
-
-    // aziot-identity-service: system users, nologin, homes under /var/lib/aziot.
-    for (u, home) in [
-        ("aziotks", "/var/lib/aziot/keyd"),
-        ("aziottpm", "/var/lib/aziot/tpmd"),
-        ("aziotcs", "/var/lib/aziot/certd"),
-        ("aziotid", "/var/lib/aziot/identityd"),
-        ("iotedge", "/var/lib/aziot/edged"),
-    ] {
-        let (id, _, h, shell) = &users[u];
-        assert!(*id < 1000, "{u} is a system user (uid {id})");
-        assert_eq!(h, home, "home of {u}");
+    // Users: ids, primary group, home, shell, comment.
+    for (name, fixed, primary, home, shell, comment) in table::USERS {
+        let (u, g, h, sh) = users.get(name).unwrap_or_else(|| panic!("no user {name}"));
+        match fixed {
+            Some(id) => assert_eq!(*u, id, "uid of {name}"),
+            None => assert!(*u < 1000, "{name} is a system user (uid {u})"),
+        }
+        assert_eq!(*g, gid(primary), "primary group of {name}");
+        assert!(gid(primary) < 1000, "{primary} is a system group");
+        assert_eq!(
+            (h.as_str(), sh.as_str()),
+            (home, shell),
+            "home and shell of {name}"
+        );
+        assert_eq!(comments[name], comment, "comment of {name}");
+    }
+    for home in table::NO_HOME {
+        let out = fs.request("stat", home);
+        assert!(!out.contains("Type:"), "{home} is not created:\n{out}");
+    }
+    for (user, group) in table::MEMBERSHIPS {
         assert!(
-            shell.ends_with("/nologin"),
-            "{u} has a nologin shell, not {shell}"
+            groups[group].1.contains(user),
+            "{user} is in group {group}: {:?}",
+            groups.get(group)
         );
     }
-    for (u, g) in [
-        ("aziotcs", "aziotks"),
-        ("aziotid", "aziotcs"),
-        ("aziotid", "aziotks"),
-        ("aziotid", "aziottpm"),
-        ("iotedge", "docker"),
-        ("iotedge", "systemd-journal"),
-        ("iotedge", "aziotcs"),
-        ("iotedge", "aziotks"),
-        ("iotedge", "aziotid"),
-    ] {
-        assert!(member(u, g), "{u} is in group {g}: {:?}", groups.get(g));
-    }
-    assert!(!member("aziotks", "aziotcs"), "memberships are one-way");
-    assert_eq!(uid("edgeagentuser"), 13622);
-    assert_eq!(uid("edgehubuser"), 13623);
-
-    // Directories: (path, mode, owner).
-    for (path, mode, owner) in [
-        ("/etc/aziot/keyd/config.d", 0o700, "aziotks"),
-        ("/etc/aziot/certd/config.d", 0o700, "aziotcs"),
-        ("/etc/aziot/identityd/config.d", 0o700, "aziotid"),
-        ("/etc/aziot/tpmd/config.d", 0o700, "aziottpm"),
-        ("/etc/aziot/edged/config.d", 0o700, "iotedge"),
-        ("/var/lib/aziot/keyd", 0o700, "aziotks"),
-        ("/var/lib/aziot/certd", 0o700, "aziotcs"),
-        ("/var/lib/aziot/identityd", 0o700, "aziotid"),
-        ("/var/lib/aziot/tpmd", 0o700, "aziottpm"),
-        ("/var/lib/aziot/edged", 0o700, "iotedge"),
-        ("/var/log/aziot/edged", 0o755, "iotedge"),
-    ] {
-        let (kind, m, u, g) = {
-            let s = stat(&fs, path);
-            (s.0, s.1, s.2, s.3)
-        };
-        assert_eq!(kind, "directory", "{path}");
-        assert_eq!(m, mode, "mode of {path}: {m:o}");
-        assert_eq!((u, g), (uid(owner), gid(owner)), "owner of {path}");
-    }
-    let tmpl = stat(&fs, "/etc/aziot/config.toml.template");
-    assert_eq!(
-        (tmpl.0.as_str(), tmpl.1, tmpl.2, tmpl.3),
-        ("regular", 0o600, 0, 0)
+    assert!(
+        !groups["aziotcs"].1.contains("aziotks"),
+        "memberships are one-way"
     );
+    for g in table::MEMBERS_JOIN_IOTEDGE {
+        for m in groups.get(g).map(|g| g.1.clone()).unwrap_or_default() {
+            assert!(groups["iotedge"].1.contains(&m), "{m} of {g} is in iotedge");
+        }
+    }
 
-    // The packages' files: binaries, units, sockets.
+    // Paths: type, mode, owner (a symlink: its target).
+    for (path, kind, mode, owner, group) in table::PATHS {
+        let (k, m, u, g, link) = stat(&fs, path);
+        assert_eq!(k, kind, "type of {path}");
+        if kind == "symlink" {
+            assert_eq!(link.as_deref(), Some(owner), "target of {path}");
+            continue;
+        }
+        assert_eq!(m, mode, "mode of {path}: {m:o}");
+        assert_eq!((u, g), (uid(owner), gid(group)), "owner of {path}");
+    }
+
+    // Units: every upstream setting is in the installed file.
+    let units: Vec<(String, Vec<String>)> = table::identity_units()
+        .into_iter()
+        .chain(
+            table::EDGE_UNITS
+                .iter()
+                .map(|(n, l)| (n.to_string(), l.iter().map(|s| s.to_string()).collect())),
+        )
+        .collect();
+    for (unit, lines) in &units {
+        let have = settings(&fs.cat(&format!("/usr/lib/systemd/system/{unit}")));
+        for line in lines {
+            assert!(have.contains(line), "{unit} has {line}: {have:?}");
+        }
+    }
+    // Enablement: the links `systemctl enable` makes, to an installed unit; and what is not.
+    let enabled = |wants: &str, unit: &str| {
+        let path = format!("/etc/systemd/system/{wants}/{unit}");
+        let out = fs.request("stat", &path);
+        out.contains("Type: symlink")
+            .then(|| stat(&fs, &path).4.unwrap_or_default())
+    };
+    for (wants, unit) in table::ENABLED.iter().chain(&[
+        ("sockets.target.wants", "docker.socket"),
+        ("multi-user.target.wants", "docker.service"),
+        ("multi-user.target.wants", "containerd.service"),
+        ("multi-user.target.wants", "eflow-guest-agent.service"),
+        ("multi-user.target.wants", "eflow-iotedge-apply.service"),
+    ]) {
+        let target = enabled(wants, unit).unwrap_or_else(|| panic!("{unit} is not enabled"));
+        assert!(
+            target.ends_with(&format!("/{unit}")),
+            "{wants}/{unit} -> {target}"
+        );
+        let (kind, ..) = stat(&fs, &target);
+        assert_eq!(kind, "regular", "{wants}/{unit} -> {target}");
+    }
+    for (wants, unit) in table::NOT_ENABLED {
+        assert_eq!(enabled(wants, unit), None, "{unit} is not enabled");
+    }
+
+    // Depends: installed, as dpkg records them.
+    let status = fs.cat("/var/lib/dpkg/status");
+    let installed: BTreeSet<&str> = status
+        .lines()
+        .filter_map(|l| l.strip_prefix("Package: "))
+        .collect();
+    for (pkg, deps) in table::DEPENDS {
+        assert!(installed.contains(pkg), "{pkg} is installed");
+        for d in deps {
+            assert!(installed.contains(d), "{pkg} depends on {d}: installed");
+        }
+    }
+
+    // The TPM devices for aziottpm; tpm-udev's account.
+    let rule = fs.cat("/etc/udev/rules.d/tpmaccess.rules");
+    assert!(
+        rule.contains("KERNEL==\"tpmrm0\", SUBSYSTEM==\"tpmrm\", OWNER=\"aziottpm\""),
+        "{rule}"
+    );
+    assert!(uid("tss") < 1000 && gid("tss") < 1000);
+
+    // Container engine: the docker system group; the binaries.
+    assert!(gid("docker") < 1000, "docker is a system group");
     for path in [
-        "/usr/libexec/aziot-identity-service/aziotd",
-        "/usr/bin/aziotctl",
-        "/usr/bin/iotedge",
-        "/usr/libexec/aziot/aziot-edged",
         "/usr/sbin/dockerd",
         "/usr/bin/docker",
         "/usr/bin/containerd",
@@ -196,36 +260,8 @@ fn eflow_image_has_the_runtimes_users_directories_and_units() {
         assert_eq!(kind, "regular", "{path}");
         assert_eq!(mode & 0o111, 0o111, "{path} is executable");
     }
-    for d in ["aziot-certd", "aziot-identityd", "aziot-keyd", "aziot-tpmd"] {
-        let link = stat(&fs, &format!("/usr/libexec/aziot-identity-service/{d}")).4;
-        assert_eq!(
-            link.as_deref(),
-            Some("aziotd"),
-            "{d} is the multi-call aziotd"
-        );
-    }
-    let keyd = fs.cat("/usr/lib/systemd/system/aziot-keyd.socket");
-    for line in [
-        "ListenStream=/run/aziot/keyd.sock",
-        "SocketMode=0660",
-        "SocketUser=aziotks",
-    ] {
-        assert!(keyd.contains(line), "aziot-keyd.socket has {line}:\n{keyd}");
-    }
-
-    let mgmt = fs.cat("/usr/lib/systemd/system/aziot-edged.mgmt.socket");
-    for line in [
-        "ListenStream=/var/run/iotedge/mgmt.sock",
-        "SocketUser=iotedge",
-        "Service=aziot-edged.service",
-    ] {
-        assert!(
-            mgmt.contains(line),
-            "aziot-edged.mgmt.socket has {line}:\n{mgmt}"
-        );
-    }
-
-    // update-alternatives' links of iptables (dockerd runs `iptables`): the nft variants.
+    // update-alternatives' links of iptables (dockerd runs `iptables`): the nft variants
+    // selected, and the admin file update-alternatives --display reads, both choices in it.
     for tool in [
         "iptables",
         "ip6tables",
@@ -239,31 +275,25 @@ fn eflow_image_has_the_runtimes_users_directories_and_units() {
         assert_eq!(alt.as_deref(), Some(want.as_str()));
         assert_eq!(stat(&fs, &want).4.as_deref(), Some("xtables-nft-multi"));
     }
+    let admin = fs.cat("/var/lib/dpkg/alternatives/iptables");
+    assert!(admin.starts_with("auto\n/usr/sbin/iptables\n"), "{admin}");
+    for choice in [
+        "/usr/sbin/iptables-legacy\n10\n",
+        "/usr/sbin/iptables-nft\n20\n",
+    ] {
+        assert!(admin.contains(choice), "{admin}");
+    }
 
-    // Enabled units: the symlinks `systemctl enable` makes, leading to an installed unit.
+    // The guest never waits for the network at boot.
+    let (kind, .., target) = stat(
+        &fs,
+        "/etc/systemd/system/systemd-networkd-wait-online.service",
+    );
+    assert_eq!(
+        (kind.as_str(), target.as_deref()),
+        ("symlink", Some("/dev/null"))
+    );
+
     let agent = stat(&fs, "/usr/libexec/eflow-guest-agent");
     assert_eq!((agent.0.as_str(), agent.1), ("regular", 0o755));
-    for (wants, unit) in [
-        ("sockets.target.wants", "aziot-keyd.socket"),
-        ("sockets.target.wants", "aziot-certd.socket"),
-        ("sockets.target.wants", "aziot-identityd.socket"),
-        ("sockets.target.wants", "aziot-tpmd.socket"),
-        ("sockets.target.wants", "aziot-edged.mgmt.socket"),
-        ("sockets.target.wants", "aziot-edged.workload.socket"),
-        ("sockets.target.wants", "docker.socket"),
-        ("multi-user.target.wants", "docker.service"),
-        ("multi-user.target.wants", "containerd.service"),
-        ("multi-user.target.wants", "eflow-guest-agent.service"),
-    ] {
-        let path = format!("/etc/systemd/system/{wants}/{unit}");
-        let (kind, _, _, _, target) = stat(&fs, &path);
-        assert_eq!(kind, "symlink", "{path}");
-        let target = target.unwrap_or_else(|| panic!("{path} has no fast link target"));
-        assert!(target.ends_with(&format!("/{unit}")), "{path} -> {target}");
-        let (kind, ..) = stat(&fs, &target);
-        assert!(
-            kind == "regular" || kind == "symlink",
-            "{path} -> {target}: {kind}"
-        );
-    }
 }

@@ -2,6 +2,7 @@
 //! images, tools nobody here wrote check them, QEMU boots them. One test binary, each former
 //! test file a module of it, so the whole builder is linked once rather than once per file.
 
+mod aziot_table;
 mod eflow_support;
 mod util;
 
@@ -10,6 +11,7 @@ mod build_signed;
 mod definition_errors;
 mod disk_minimal;
 mod eflow_boot;
+mod eflow_boot_offline;
 mod eflow_image;
 mod inspect_convert;
 mod kmod_indexes;

@@ -52,6 +52,9 @@ pub struct BootRun {
     pub agent_socket: Option<PathBuf>,
     /// More QEMU arguments, appended as they are.
     pub extra_args: Vec<String>,
+    /// Let the guest reboot inside the same QEMU process (no `-no-reboot`): the throw-away
+    /// overlay, so what the first boot wrote, survives into the next boot.
+    pub allow_reboot: bool,
     /// The firmware.
     pub firmware: Firmware,
     /// The QEMU binary.
@@ -73,6 +76,7 @@ impl BootRun {
             keep_log: None,
             agent_socket: None,
             extra_args: Vec::new(),
+            allow_reboot: false,
             firmware: Firmware::default(),
             qemu: "qemu-system-x86_64".into(),
             writable: false,
@@ -173,15 +177,8 @@ pub fn command(run: &BootRun, format: &str, vars: &Path, serial: &Path) -> Comma
     let mut c = Command::new(&run.qemu);
     c.args(["-machine", "q35", "-m"])
         .arg(run.memory_mib.to_string())
-        .args([
-            "-display",
-            "none",
-            "-monitor",
-            "none",
-            "-no-reboot",
-            "-net",
-            "none",
-        ])
+        .args(["-display", "none", "-monitor", "none", "-net", "none"])
+        .args((!run.allow_reboot).then_some("-no-reboot"))
         .arg("-drive")
         .arg(format!(
             "if=pflash,format=raw,unit=0,readonly=on,file={}",

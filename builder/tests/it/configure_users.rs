@@ -429,3 +429,51 @@ fn pwck_and_grpck_accept_the_databases() {
         );
     }
 }
+
+/// `members_from`: what a preinst's `for u in $(getent group sudo); do usermod -aG iotedge $u`
+/// does, for every user of the image whichever recipe declares it; a group that does not exist
+/// (Debian 12 has no `admin`) adds nobody, and a user kept out of `sudo` stays out.
+#[test]
+fn members_from_joins_every_member_of_the_named_groups() {
+    let mut t = debian_tree();
+    let groups = [
+        GroupSpec {
+            name: "sudo".into(),
+            system: true,
+            ..Default::default()
+        },
+        GroupSpec {
+            name: "iotedge".into(),
+            system: true,
+            members_from: vec!["sudo".into(), "admin".into()],
+            ..Default::default()
+        },
+    ];
+    let user = |name: &str, groups: &[&str]| UserSpec {
+        name: name.into(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        ..Default::default()
+    };
+    // An "OEM" user declared after the group, and one that is not in sudo.
+    let users = [user("oem-admin", &["sudo"]), user("operator", &["adm"])];
+    configure(&mut t, &users, &groups, MTIME).unwrap();
+    let group = file(&t, "/etc/group");
+    let line = group
+        .lines()
+        .find(|l| l.starts_with("iotedge:"))
+        .unwrap_or_else(|| panic!("no iotedge group:\n{group}"));
+    assert!(line.ends_with(":oem-admin"), "{line}");
+    // Home directories: made unless create_home is false (`useradd -r` without -m).
+    let mut t = debian_tree();
+    let users = [UserSpec {
+        name: "edgehubuser".into(),
+        uid: Some(13623),
+        system: true,
+        home: Some("/home/edgehubuser".into()),
+        create_home: Some(false),
+        ..Default::default()
+    }];
+    configure(&mut t, &users, &[], MTIME).unwrap();
+    assert!(t.get("/home/edgehubuser").is_none());
+    assert!(file(&t, "/etc/passwd").contains("edgehubuser:x:13623:"));
+}

@@ -15,11 +15,14 @@
 //! - [`files`]: first-boot files (machine-id, hostname, hosts, fstab, SSH host keys).
 //! - [`mounts`]: fstab, the initramfs' mount table, overlays and growing from the partitions.
 //! - [`alternatives`]: update-alternatives' symlinks and its admin files.
+//! - [`package_state`]: recipes' `[[file-mode]]` and `[[alternative]]` (maintainer scripts'
+//!   chmod/chown of shipped paths, update-alternatives).
 
 pub mod accounts;
 pub mod alternatives;
 pub mod files;
 pub mod mounts;
+pub mod package_state;
 pub mod presets;
 pub mod recipe_files;
 pub mod sysusers;
@@ -41,6 +44,8 @@ pub enum ConfigureError {
     Users(#[from] users::UsersError),
     #[error(transparent)]
     RecipeFiles(#[from] recipe_files::RecipeFilesError),
+    #[error(transparent)]
+    PackageState(#[from] package_state::PackageStateError),
     #[error("units: {0}")]
     Units(#[from] units::UnitsError),
     #[error("first-boot files: {0}")]
@@ -76,6 +81,7 @@ pub fn run(
             comment: u.comment.clone(),
             groups: u.groups.clone(),
             primary_group: u.group.clone(),
+            create_home: u.create_home,
         })
         .collect();
     let group_specs: Vec<users::GroupSpec> = recipes
@@ -86,6 +92,7 @@ pub fn run(
             gid: g.gid,
             system: g.system,
             members: g.members.clone(),
+            members_from: g.members_from.clone(),
         })
         .collect();
     let accounts = users::configure(tree, &user_specs, &group_specs, sde)?;
@@ -97,6 +104,8 @@ pub fn run(
         &accounts.ids,
         sde,
     )?;
+    package_state::file_modes(tree, &plan.recipes, owners, &accounts.ids)?;
+    package_state::alternatives(tree, &plan.recipes, sde)?;
 
     let enable: Vec<String> = recipes
         .iter()

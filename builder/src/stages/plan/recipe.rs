@@ -25,6 +25,10 @@ pub struct RecipeFile {
     pub groups: Vec<GroupDef>,
     #[serde(default, rename = "override")]
     pub overrides: Vec<OverrideSpec>,
+    #[serde(default, rename = "file-mode")]
+    pub file_modes: Vec<FileModeSpec>,
+    #[serde(default, rename = "alternative")]
+    pub alternatives: Vec<AlternativeSpec>,
 }
 
 /// `[recipe]`: identity, packages, units, and the recipes it builds on.
@@ -83,6 +87,43 @@ pub struct DirSpec {
     pub group: String,
 }
 
+/// `[[file-mode]]`: the mode and owner of a path a package ships (a file or a directory), as a
+/// maintainer script's `chmod`/`chown` sets them. A path that no package of the image ships is
+/// an error: use `[[file]]` or `[[directory]]` for what the recipe itself adds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileModeSpec {
+    pub path: String,
+    pub mode: Mode,
+    #[serde(default = "root")]
+    pub owner: String,
+    #[serde(default = "root")]
+    pub group: String,
+}
+
+/// `[[alternative]]`: one `update-alternatives --install LINK NAME PATH PRIORITY [--slave ...]`.
+/// Entries of one `name` (in any recipe) are the choices of one group: the highest priority
+/// is selected, and /var/lib/dpkg/alternatives/NAME records them all.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AlternativeSpec {
+    pub name: String,
+    pub link: String,
+    pub path: String,
+    pub priority: i32,
+    #[serde(default)]
+    pub slaves: Vec<SlaveSpec>,
+}
+
+/// A `--slave LINK NAME PATH` of an [`AlternativeSpec`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SlaveSpec {
+    pub name: String,
+    pub link: String,
+    pub path: String,
+}
+
 /// `[[symlink]]`: a symbolic link.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -112,6 +153,9 @@ pub struct UserDef {
     /// Supplementary groups.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// `false`: the home directory is not created (an account `useradd -r` makes without -m).
+    #[serde(default)]
+    pub create_home: Option<bool>,
 }
 
 /// `[[group]]`: a group.
@@ -125,6 +169,10 @@ pub struct GroupDef {
     pub system: bool,
     #[serde(default)]
     pub members: Vec<String>,
+    /// Groups whose supplementary members also join this one (resolved at build time, after
+    /// every other membership, users of other recipes included).
+    #[serde(default)]
+    pub members_from: Vec<String>,
 }
 
 /// `[[override]]`: which package wins a path that two packages ship with different contents.
@@ -210,6 +258,7 @@ impl Recipe {
             .chain(r.def.directories.iter().map(|d| &d.path))
             .chain(r.def.symlinks.iter().map(|s| &s.path))
             .chain(r.def.overrides.iter().map(|o| &o.path))
+            .chain(r.def.file_modes.iter().map(|m| &m.path))
         {
             if eflow_tree::normalize(p).is_err() {
                 return Err(err(
@@ -233,6 +282,26 @@ impl Recipe {
                 ));
             }
         }
+        for a in &r.def.alternatives {
+            check_alternative(a).map_err(|(key, value, why)| {
+                err(
+                    key,
+                    &value,
+                    format!("key `alternative.{key}`: {value:?} {why}"),
+                )
+            })?;
+        }
+        for g in &r.def.groups {
+            for from in &g.members_from {
+                if !valid_name(from) {
+                    return Err(err(
+                        "members-from",
+                        from,
+                        format!("key `group.members-from`: {from:?} is not a valid group name"),
+                    ));
+                }
+            }
+        }
         for u in &r.def.users {
             if !valid_name(&u.name) {
                 return Err(err(
@@ -254,6 +323,36 @@ impl Recipe {
     pub fn source(&self) -> &str {
         self.def.recipe.source.as_deref().unwrap_or("debian")
     }
+}
+
+/// What update-alternatives would refuse in one entry: (key, value, why).
+fn check_alternative(a: &AlternativeSpec) -> Result<(), (&'static str, String, &'static str)> {
+    let name_ok =
+        |n: &str| !n.is_empty() && n != "." && n != ".." && !n.contains(['/', ' ', '\t', '\n']);
+    let path_ok = |p: &str| p.starts_with('/') && eflow_tree::normalize(p).is_ok();
+    let names = std::iter::once(&a.name).chain(a.slaves.iter().map(|s| &s.name));
+    for n in names {
+        if !name_ok(n) {
+            return Err((
+                "name",
+                n.clone(),
+                "must be non-empty, without slashes or blanks",
+            ));
+        }
+    }
+    let links = std::iter::once(&a.link).chain(a.slaves.iter().map(|s| &s.link));
+    for l in links {
+        if !path_ok(l) {
+            return Err(("link", l.clone(), "must be an absolute path without '..'"));
+        }
+    }
+    let paths = std::iter::once(&a.path).chain(a.slaves.iter().map(|s| &s.path));
+    for p in paths {
+        if !path_ok(p) {
+            return Err(("path", p.clone(), "must be an absolute path without '..'"));
+        }
+    }
+    Ok(())
 }
 
 /// The recipes of an image, in installation order (dependencies first).
@@ -428,5 +527,33 @@ mod tests {
         let e = Recipe::load(&d.path().join("a.toml")).unwrap_err();
         assert_eq!(e.line, 6, "{e}");
         assert!(e.message.contains("0999"), "{e}");
+    }
+
+    #[test]
+    fn bad_alternative_and_members_from_name_line_and_key() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "a",
+            "[recipe]\nname = \"a\"\n[[alternative]]\nname = \"x\"\nlink = \"usr/bin/x\"\npath = \"/usr/bin/y\"\npriority = 1\n",
+        );
+        let e = Recipe::load(&d.path().join("a.toml")).unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.message.contains("alternative.link"), "{e}");
+        write(
+            d.path(),
+            "b",
+            "[recipe]\nname = \"b\"\n[[group]]\nname = \"g\"\nmembers-from = [\"Sudo!\"]\n",
+        );
+        let e = Recipe::load(&d.path().join("b.toml")).unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.message.contains("group.members-from"), "{e}");
+        write(
+            d.path(),
+            "c",
+            "[recipe]\nname = \"c\"\n[[file-mode]]\npath = \"/x\"\nmode = \"0400\"\nowner = \"u\"\nextra = 1\n",
+        );
+        let e = Recipe::load(&d.path().join("c.toml")).unwrap_err();
+        assert!(e.message.contains("extra"), "{e}");
     }
 }

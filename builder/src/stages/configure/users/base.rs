@@ -34,6 +34,7 @@ pub(super) fn load(tree: &Tree) -> Result<Db, UsersError> {
                 origin,
                 base: Some(l),
                 recipe: false,
+                make_home: false,
             },
         );
     }

@@ -28,8 +28,10 @@ pub(super) struct User {
     pub(super) origin: String,
     /// From the base files: kept in place, with its shadow defaults from pwconv.
     pub(super) base: Option<PasswdLine>,
-    /// Declared by a recipe: gets a home directory.
+    /// Declared by a recipe.
     pub(super) recipe: bool,
+    /// Its home directory is made when missing (recipe users, unless `create-home = false`).
+    pub(super) make_home: bool,
 }
 
 impl User {
@@ -46,6 +48,7 @@ impl User {
             origin,
             base: None,
             recipe: false,
+            make_home: false,
         }
     }
 }

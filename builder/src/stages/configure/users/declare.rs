@@ -235,6 +235,7 @@ fn recipe_user(db: &mut Db, spec: &UserSpec) -> Result<(), UsersError> {
         origin,
         base: None,
         recipe: true,
+        make_home: spec.create_home != Some(false),
     };
     validate::fields(&spec.name, &user)?;
     db.users.insert(spec.name.clone(), user);

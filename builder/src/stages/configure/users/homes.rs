@@ -1,4 +1,5 @@
-//! Home directories of recipe users, as adduser makes them: 0755 for system users (SYS_DIR_MODE),
+//! Home directories of recipe users (unless the recipe says `create-home = false`, as for an
+//! account that `useradd -r` makes without `-m`), as adduser makes them: 0755 for system users (SYS_DIR_MODE),
 //! 0700 and a copy of /etc/skel for normal users (DIR_MODE), owned by the user and its primary
 //! group. Package accounts get theirs from their packages or from tmpfiles.d at boot, so they are
 //! left alone, and so is a home that already exists.
@@ -20,7 +21,7 @@ fn skel_ignored(name: &str) -> bool {
 /// Creates the missing homes of recipe users (`/nonexistent` and `/` are never homes to make).
 pub(super) fn create(tree: &mut Tree, db: &Db, mtime: i64) -> Result<(), UsersError> {
     for (name, u) in &db.users {
-        if !u.recipe || u.home == "/nonexistent" || u.home == "/" {
+        if !u.make_home || u.home == "/nonexistent" || u.home == "/" {
             continue;
         }
         if tree

@@ -3,7 +3,7 @@
 //! memberships are added after, when every account they may name exists.
 
 use super::db::{group_with_gid, Db, Group, Primary};
-use super::UsersError;
+use super::{GroupSpec, UsersError};
 
 /// A user declared a supplementary member of a group, and by whom.
 pub(super) struct Membership {
@@ -92,4 +92,29 @@ pub(super) fn add(db: &mut Db, memberships: &[Membership]) -> Result<(), UsersEr
         g.members.insert(m.user.clone());
     }
     Ok(())
+}
+
+/// Adds, to each group with `members_from`, the supplementary members of the groups it names,
+/// repeated until nothing changes (so that chains of such groups settle in any order). Only
+/// supplementary members count, as in `getent group`'s member list.
+pub(super) fn add_members_from(db: &mut Db, groups: &[GroupSpec]) {
+    loop {
+        let mut changed = false;
+        for spec in groups.iter().filter(|g| !g.members_from.is_empty()) {
+            let joining: Vec<String> = spec
+                .members_from
+                .iter()
+                .filter_map(|from| db.groups.get(from))
+                .flat_map(|g| g.members.iter().cloned())
+                .collect();
+            if let Some(g) = db.groups.get_mut(&spec.name) {
+                for user in joining {
+                    changed |= g.members.insert(user);
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
 }

@@ -75,6 +75,8 @@ pub struct UserSpec {
     pub groups: Vec<String>,
     /// Default: a group named after the user, created if missing.
     pub primary_group: Option<String>,
+    /// `Some(false)`: the home directory is not created (`useradd -r` without `-m`); default yes.
+    pub create_home: Option<bool>,
 }
 
 /// A group a recipe declares.
@@ -88,6 +90,11 @@ pub struct GroupSpec {
     pub system: bool,
     /// Users added as supplementary members; each must exist or be declared.
     pub members: Vec<String>,
+    /// Groups whose supplementary members also join this one, once every other membership is
+    /// in place (what a preinst's `for u in $(getent group sudo ...); do usermod -aG G $u` does,
+    /// applied to every account of the image, OEM recipes' users included). A group of the
+    /// list that does not exist adds nobody, as `getent` finds nobody.
+    pub members_from: Vec<String>,
 }
 
 /// Every account's id by name once the stage is done: what later steps look owners up in,
@@ -235,6 +242,7 @@ pub fn configure(
     allocate::check_explicit_ids(&db)?;
     allocate::allocate(&mut db, &ranges)?;
     memberships::add(&mut db, &memberships)?;
+    memberships::add_members_from(&mut db, groups);
     render::write(tree, &db, mtime)?;
     homes::create(tree, &db, mtime)?;
     Ok(db.outcome())
