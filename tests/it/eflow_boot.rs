@@ -188,7 +188,18 @@ fn check_layout(g: &mut Guest) {
     assert_ne!(code, 0, "/usr is writable");
     assert!(err.contains("Read-only file system"), "{err}");
     let (code, out, err) = run(&mut g.agent, &["docker", "info"]);
-    assert_eq!(code, 0, "docker info: {out}{err}");
+    if code != 0 {
+        let (_, why, _) = run(
+            &mut g.agent,
+            &[
+                "sh",
+                "-c",
+                "systemctl status docker.service docker.socket containerd.service 2>&1; \
+                 journalctl -b -u docker.service -n 40 --no-pager 2>&1",
+            ],
+        );
+        panic!("docker info failed: {out}{err}\n{why}");
+    }
     assert!(
         out.contains("Storage Driver: overlay2") && out.contains("Backing Filesystem: extfs"),
         "docker's storage:\n{out}{err}"

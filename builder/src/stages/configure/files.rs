@@ -165,6 +165,21 @@ pub fn fstab(tree: &mut Tree, entries: &[FstabEntry], mtime: i64) -> Result<(), 
     Ok(())
 }
 
+/// /var/run and /var/lock as links into /run, as base-files' maintainer script makes them:
+/// packages ship them as directories (dpkg follows the link on a real system), and sockets
+/// are found through them (the docker CLI's /var/run/docker.sock). Anything a package put
+/// there is dropped: /run is a tmpfs, nothing written there at build time survives a boot.
+pub fn run_links(tree: &mut Tree, mtime: i64) -> Result<(), FilesError> {
+    for (path, target) in [("/var/run", "/run"), ("/var/lock", "/run/lock")] {
+        if tree.get("/var").is_none() {
+            return Ok(());
+        }
+        tree.remove(path)?;
+        tree.insert(path, eflow_tree::Entry::symlink(target).at(mtime))?;
+    }
+    Ok(())
+}
+
 /// The unit that generates SSH host keys at first boot.
 pub const SSH_HOSTKEYS_UNIT: &str = "eflow-ssh-hostkeys.service";
 
@@ -276,6 +291,21 @@ mod tests {
             "PARTLABEL=root / ext4 ro 0 1\nPARTLABEL=data /var ext4 defaults 0 2\ntmpfs /my\\040dir tmpfs mode=0755 0 0\n"
         ), "{s}");
         assert!(fstab(&mut t, &[e("", "/", "ext4", "", 0)], 0).is_err());
+    }
+
+    #[test]
+    fn var_run_and_lock_become_links() {
+        let mut t = Tree::new();
+        t.mkdir_p("/var/run/x").unwrap();
+        t.mkdir_p("/var/lock").unwrap();
+        run_links(&mut t, 4).unwrap();
+        assert!(
+            matches!(&t.get("/var/run").unwrap().kind, Kind::Symlink { target } if target == "/run")
+        );
+        assert!(
+            matches!(&t.get("/var/lock").unwrap().kind, Kind::Symlink { target } if target == "/run/lock")
+        );
+        assert!(t.get("/var/run/x").is_none());
     }
 
     #[test]

@@ -122,6 +122,7 @@ pub fn run(
     files::machine_id(tree, files::MachineId::Empty, sde)?;
     files::hostname(tree, plan.image.hostname(), sde)?;
     files::ssh_host_keys_at_first_boot(tree, sde)?;
+    files::run_links(tree, sde)?;
     if let Some(p) = &plan.image.def.provisioning {
         // What `iotedge config` expects to find; only root may read it (it holds secrets).
         let config = eflow_guest_agent::render_config(p, plan.image.hostname());
