@@ -58,6 +58,34 @@ pub(crate) fn run(c: &mut Client<UnixStream>, argv: &[&str]) -> (i32, String, St
     )
 }
 
+/// The n-th (0-based) ready line's failed count, once printed.
+fn nth_ready(log: &str, n: usize) -> Option<u32> {
+    let mut rest = log;
+    for _ in 0..n {
+        let at = rest.find(vm::READY)?;
+        rest = &rest[at + vm::READY.len()..];
+    }
+    vm::parse_ready(rest)
+}
+
+pub fn wait_ready(serial: &Path, n: usize, vm: &mut KillOnDrop, start: Instant) -> u32 {
+    loop {
+        let log = read_log(serial);
+        if let Some(failed) = nth_ready(&log, n) {
+            return failed;
+        }
+        if let Ok(Some(st)) = vm.try_wait() {
+            panic!("QEMU stopped ({st}) before ready line {n}:\n{}", tail(&log));
+        }
+        assert!(
+            start.elapsed() < BOOT_TIMEOUT,
+            "no ready line {n} after {BOOT_TIMEOUT:?}:\n{}",
+            tail(&log)
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
 /// A booted guest: QEMU (killed when dropped), its agent, its serial log.
 struct Guest {
     vm: KillOnDrop,
@@ -104,21 +132,7 @@ impl Guest {
         let mut vm = KillOnDrop(cmd.spawn().expect("qemu-system-x86_64 starts"));
 
         // The ready line: every unit of the boot transaction settled.
-        let failed = loop {
-            let log = read_log(&serial);
-            if let Some(n) = vm::parse_ready(&log) {
-                break n;
-            }
-            if let Ok(Some(st)) = vm.try_wait() {
-                panic!("QEMU stopped ({st}) before the ready line:\n{}", tail(&log));
-            }
-            assert!(
-                start.elapsed() < BOOT_TIMEOUT,
-                "no ready line after {BOOT_TIMEOUT:?}:\n{}",
-                tail(&log)
-            );
-            std::thread::sleep(Duration::from_secs(1));
-        };
+        let failed = wait_ready(&serial, 0, &mut vm, start);
         eprintln!(
             "eflow_boot ({tag}): ready after {:.0} s, failed={failed}",
             start.elapsed().as_secs_f64()

@@ -9,7 +9,7 @@
 //! And the plain image on a network device where nobody answers DHCP: ready, nothing failed.
 //! The times to the ready line are printed next to the networked boot's (eflow_boot).
 
-use crate::eflow_boot::{read_log, run, tail, APPLIED, BOOT_TIMEOUT};
+use crate::eflow_boot::{read_log, run, tail, wait_ready, APPLIED, BOOT_TIMEOUT};
 use crate::eflow_support::*;
 use crate::util::*;
 use eflow_builder::commands::vm;
@@ -57,34 +57,6 @@ fn provisioned_image(dir: &Path) -> std::path::PathBuf {
     )
     .unwrap();
     image
-}
-
-/// The n-th (0-based) ready line's failed count, once printed.
-fn nth_ready(log: &str, n: usize) -> Option<u32> {
-    let mut rest = log;
-    for _ in 0..n {
-        let at = rest.find(vm::READY)?;
-        rest = &rest[at + vm::READY.len()..];
-    }
-    vm::parse_ready(rest)
-}
-
-fn wait_ready(serial: &Path, n: usize, vm: &mut KillOnDrop, start: Instant) -> u32 {
-    loop {
-        let log = read_log(serial);
-        if let Some(failed) = nth_ready(&log, n) {
-            return failed;
-        }
-        if let Ok(Some(st)) = vm.try_wait() {
-            panic!("QEMU stopped ({st}) before ready line {n}:\n{}", tail(&log));
-        }
-        assert!(
-            start.elapsed() < BOOT_TIMEOUT,
-            "no ready line {n} after {BOOT_TIMEOUT:?}:\n{}",
-            tail(&log)
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    }
 }
 
 /// What must hold after each boot: nothing failed, the runtime up, the configuration applied.

@@ -346,17 +346,21 @@ impl Tree {
             });
         }
         let existed = self.entries.remove(&path).is_some();
-        let prefix = format!("{path}/");
-        let below: Vec<String> = self
-            .entries
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let below = self.paths_below(&path);
         for k in &below {
             self.entries.remove(k);
         }
         Ok(existed || !below.is_empty())
+    }
+
+    /// Every path strictly below the normalized directory path `dir`, in order.
+    fn paths_below(&self, dir: &str) -> Vec<String> {
+        let prefix = format!("{dir}/");
+        self.entries
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// The entry at a path, if any (no symlink resolution).
@@ -444,12 +448,7 @@ impl Tree {
             }
         }
         let prefix = format!("{dir}/");
-        let moved: Vec<String> = self
-            .entries
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let moved = self.paths_below(&dir);
         let mut sub = Tree::new();
         let mut root = self.entries[&dir].clone();
         root.kind = Kind::Dir;

@@ -170,10 +170,10 @@ pub fn fstab(tree: &mut Tree, entries: &[FstabEntry], mtime: i64) -> Result<(), 
 /// are found through them (the docker CLI's /var/run/docker.sock). Anything a package put
 /// there is dropped: /run is a tmpfs, nothing written there at build time survives a boot.
 pub fn run_links(tree: &mut Tree, mtime: i64) -> Result<(), FilesError> {
+    if tree.get("/var").is_none() {
+        return Ok(());
+    }
     for (path, target) in [("/var/run", "/run"), ("/var/lock", "/run/lock")] {
-        if tree.get("/var").is_none() {
-            return Ok(());
-        }
         tree.remove(path)?;
         tree.insert(path, eflow_tree::Entry::symlink(target).at(mtime))?;
     }
