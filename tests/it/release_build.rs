@@ -18,6 +18,7 @@ fn minimal_image_release_files() {
     let debs = fetch::run(&plan, &fetcher, None, &|m| eprintln!("{m}")).unwrap();
     let mut assembled = eflow_builder::stages::assemble::assemble(
         &debs,
+        &fetcher.cache().contents(),
         &plan.overrides(),
         &plan.architecture(),
         plan.source_date_epoch,

@@ -1,5 +1,6 @@
 //! The reference image built as a rootfs tarball, checked with GNU tar, and rebuilt under a
-//! different directory, umask, TZ and LANG to the same bytes.
+//! different directory, umask, TZ and LANG, and without the store of unpacked contents, to the
+//! same bytes.
 
 use crate::util::*;
 use eflow_testkit::{ok, ok_stdout, sha256sum};
@@ -133,7 +134,16 @@ fn two_builds_are_identical_across_dirs_umask_tz_lang() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let b_out = b.path().join("some/other/place");
-    let build = |out: &std::path::Path, umask: &str, tz: &str, lang: &str, extra: &str| {
+    // The second build's cache holds the same packages but no unpacked contents: every
+    // package is decompressed again, and the outputs must not notice.
+    let cold = b.path().join("cache");
+    copy_packages(&cache(), &cold);
+    let build = |out: &std::path::Path,
+                 cache: &std::path::Path,
+                 umask: &str,
+                 tz: &str,
+                 lang: &str,
+                 extra: &str| {
         let mut c = Command::new("sh");
         c.arg("-c")
             .arg(format!(
@@ -142,16 +152,27 @@ fn two_builds_are_identical_across_dirs_umask_tz_lang() {
             .arg(env!("CARGO_BIN_EXE_eflow-image"))
             .arg(minimal())
             .arg(out)
-            .arg(cache())
+            .arg(cache)
             .env("TZ", tz)
             .env("LANG", lang)
             .env("LC_ALL", lang)
             .env_remove("SOURCE_DATE_EPOCH");
         ok(&mut c);
     };
-    build(a.path(), "022", "UTC", "C.UTF-8", "");
+    build(a.path(), &cache(), "022", "UTC", "C.UTF-8", "");
     // The second build downloads nothing: with --offline it could not.
-    build(&b_out, "077", "Pacific/Kiritimati", "POSIX", "--offline");
+    build(
+        &b_out,
+        &cold,
+        "077",
+        "Pacific/Kiritimati",
+        "POSIX",
+        "--offline",
+    );
+    assert!(
+        cold.join("contents").is_dir(),
+        "the cold build filled its store"
+    );
     for f in [
         "minimal.rootfs.tar",
         "minimal.vhdx",
@@ -164,4 +185,51 @@ fn two_builds_are_identical_across_dirs_umask_tz_lang() {
             "{f} differs between the two builds"
         );
     }
+}
+
+/// A cache at `to` holding copies of the package files of `from` (its `sha256/` blobs), and
+/// nothing else.
+fn copy_packages(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    ok(Command::new("cp")
+        .arg("-r")
+        .arg(from.join("sha256"))
+        .arg(to));
+}
+
+/// A package file in the cache that is not the one the lockfile pins (same name and size,
+/// one byte changed) stops the build before it is unpacked, naming the package and the cure.
+#[test]
+fn a_replaced_package_in_the_cache_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // Fills the shared cache if this test runs first.
+    build_minimal(&dir.path().join("warm"), "tar");
+    let cache = dir.path().join("cache");
+    copy_packages(&crate::util::cache(), &cache);
+    let lock = lockfile("minimal");
+    let pkg = locked_packages(&lock)
+        .iter()
+        .find(|p| p["name"].as_str() == Some("base-files"))
+        .expect("base-files is locked");
+    let sha = pkg["sha256"].as_str().unwrap();
+    let blob = cache.join("sha256").join(&sha[..2]).join(sha);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&blob, bytes).unwrap();
+    let out = eflow()
+        .args(["build", "--offline", "--format", "tar", "--cache"])
+        .arg(&cache)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg(minimal())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("base-files") && err.contains(sha) && err.contains("delete it"),
+        "{err}"
+    );
+    assert!(!dir.path().join("out/minimal.rootfs.tar").exists());
 }

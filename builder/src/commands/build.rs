@@ -178,6 +178,7 @@ pub fn guest_tree(
         ..
     } = assemble::assemble(
         &debs,
+        &fetcher.cache().contents(),
         &plan.overrides(),
         &plan.architecture(),
         plan.source_date_epoch,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use eflow_deb::{DebPackage, DebSource, Installed, Owners};
+use eflow_deb::{ContentStore, DebPackage, DebSource, Installed, Owners};
 use eflow_tree::Tree;
 
 use crate::stages::plan::lockfile::LockedPackage;
@@ -25,6 +25,8 @@ pub enum AssembleError {
         expected: String,
         found: String,
     },
+    #[error("package {package}: the lockfile's sha256 {sha256:?} is not 64 hex digits")]
+    BadDigest { package: String, sha256: String },
     #[error(transparent)]
     Tree(#[from] eflow_tree::TreeError),
 }
@@ -36,6 +38,17 @@ pub struct Assembled {
     /// Which packages own which paths (the dpkg database needs it).
     pub owners: Owners,
     pub source: Arc<DebSource>,
+}
+
+/// The lockfile's sha256 of a package as bytes.
+fn pinned_digest(locked: &LockedPackage) -> Result<[u8; 32], AssembleError> {
+    hex::decode(&locked.sha256)
+        .ok()
+        .and_then(|v| <[u8; 32]>::try_from(v).ok())
+        .ok_or_else(|| AssembleError::BadDigest {
+            package: locked.name.clone(),
+            sha256: locked.sha256.clone(),
+        })
 }
 
 /// Creates the merged-/usr skeleton (`/bin -> usr/bin`, ...): in Debian 12 no package ships
@@ -50,9 +63,11 @@ pub fn skeleton(arch: &str, mtime: i64) -> Result<Tree, AssembleError> {
 /// `overrides` maps a path to the package that wins it when two ship different contents.
 ///
 /// Decompressing and hashing every data.tar is most of the work and needs no Tree, so it
-/// runs on all cores first; the packages are then applied to the Tree one by one, in order.
+/// runs on all cores first, keeping the contents in `store` (a persistent store lets the
+/// next build skip it); the packages are then applied to the Tree one by one, in order.
 pub fn assemble(
     debs: &[(LockedPackage, PathBuf)],
+    store: &ContentStore,
     overrides: &BTreeMap<String, String>,
     arch: &str,
     mtime: i64,
@@ -76,10 +91,14 @@ pub fn assemble(
                 found: format!("{name} {version}"),
             });
         }
+        // Scanning hashes the file again, whatever the cache checked when it was stored: the
+        // bytes unpacked are the bytes the lockfile pins.
+        let mut pkg = pkg;
+        pkg.pinned_sha256 = Some(pinned_digest(locked)?);
         pkgs.push(pkg);
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let scanned = eflow_deb::scan_all(&pkgs, threads);
+    let scanned = eflow_deb::scan_all(&pkgs, store, threads);
     let mut packages = Vec::with_capacity(debs.len());
     for ((pkg, scan), (locked, path)) in pkgs.into_iter().zip(scanned).zip(debs) {
         let scan = scan.map_err(|e| deb_err(&locked.name, e))?;

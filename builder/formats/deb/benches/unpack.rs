@@ -31,7 +31,7 @@ fn ours(debs: &[PathBuf], threads: usize) -> (Duration, usize, u64) {
         .map(|d| read_control(d).expect("read_control"))
         .collect();
     // Scanning (decompress + hash) needs no Tree: spread it over threads, apply in order.
-    let scanned = scan_all(&pkgs, threads);
+    let scanned = scan_all(&pkgs, &eflow_deb::ContentStore::temporary(), threads);
     let mut tree = Tree::new();
     merged_usr(&mut tree, "amd64", 0).unwrap();
     let source = DebSource::new();

@@ -57,6 +57,21 @@ pub enum Error {
         #[source]
         source: eflow_tree::TreeError,
     },
+    /// The package file is not the one its lockfile pins.
+    #[error("{package}: sha256 is {found}, but the lockfile pins {expected}: the file was replaced or damaged (in a package cache, delete it and build again)")]
+    Digest {
+        package: PathBuf,
+        expected: String,
+        found: String,
+    },
+    /// The unpacked contents of a package could not be written (a full disk, an unwritable
+    /// store directory).
+    #[error("{package}: cannot keep the unpacked contents: {source}")]
+    Store {
+        package: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     /// The dpkg database could not be written into the Tree.
     #[error("dpkg database: {reason}")]
     Database { reason: String },

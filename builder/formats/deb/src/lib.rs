@@ -35,6 +35,7 @@ pub mod dpkg_db;
 mod error;
 pub mod package;
 pub mod source;
+pub mod store;
 pub mod tar;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -46,5 +47,6 @@ pub use dpkg_db::dpkg_database;
 pub use error::Error;
 pub use package::{read_control, DebPackage};
 pub use source::DebSource;
+pub use store::ContentStore;
 pub use unpack::{apply, scan, scan_all, unpack_into, Installed, Owners, Scanned};
 pub use usrmerge::merged_usr;

@@ -181,6 +181,9 @@ pub struct DebPackage {
     /// Every control.tar member except `control` (name, bytes), sorted by name: dpkg keeps them
     /// in its database as `info/<package>.<name>`.
     pub info_files: Vec<(String, Vec<u8>)>,
+    /// The sha256 a lockfile pins for the package file, if any: a scan refuses a file with
+    /// another digest before decompressing anything (a replaced or damaged cache entry).
+    pub pinned_sha256: Option<[u8; 32]>,
 }
 
 impl DebPackage {
@@ -309,5 +312,6 @@ pub fn read_control(path: &Path) -> Result<DebPackage, Error> {
         md5sums,
         scripts,
         info_files,
+        pinned_sha256: None,
     })
 }

@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 
 use crate::package::{open_data, DebPackage};
 use crate::source::DebSource;
+use crate::store::ContentStore;
 use crate::tar::{EntryType, TarReader};
 use crate::Error;
 
@@ -52,7 +53,7 @@ pub struct Installed {
 }
 
 /// One data.tar entry, read and hashed.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ScannedEntry {
     /// The name as stored in the tar (for messages).
     pub raw: String,
@@ -68,11 +69,13 @@ pub struct ScannedEntry {
 }
 
 /// What a scanned entry is.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum ScannedKind {
-    /// Regular file number `index` of the data.tar (the `DebSource` member number).
+    /// Regular file number `index` of the data.tar (the `DebSource` member number), whose
+    /// bytes are at `offset` in the package's unpacked contents ([`Scanned::contents`]).
     File {
         index: u64,
+        offset: u64,
         size: u64,
         sha256: [u8; 32],
         /// Only computed for conffiles.
@@ -91,6 +94,12 @@ pub enum ScannedKind {
 #[derive(Clone, Debug)]
 pub struct Scanned {
     pub entries: Vec<ScannedEntry>,
+    /// The regular files' bytes, one after another in data.tar order (see
+    /// [`crate::store::ContentStore`]): contents are read from here, never decompressed again.
+    pub contents: Arc<std::fs::File>,
+    /// The sha256 of the package file the scan is of, when the store computed it (a
+    /// persistent store keys its entries by it), for the caller to check against a lock.
+    pub package_sha256: Option<[u8; 32]>,
 }
 
 /// Skips leading slashes and `./` pairs, as dpkg does for archive member names.
@@ -111,8 +120,17 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Reads a package's data.tar once: headers, names checked and normalized, every regular file
-/// hashed (sha256, and md5 for conffiles). Needs no Tree.
+/// hashed (sha256, and md5 for conffiles) and kept in a temporary file. Needs no Tree.
 pub fn scan(pkg: &DebPackage) -> Result<Scanned, Error> {
+    ContentStore::temporary().scan(pkg)
+}
+
+/// Reads a package's data.tar once, as [`scan`] describes, writing the regular files' bytes
+/// one after another to `contents`.
+pub(crate) fn scan_entries(
+    pkg: &DebPackage,
+    contents: &mut dyn std::io::Write,
+) -> Result<Vec<ScannedEntry>, Error> {
     let (stream, member) = open_data(&pkg.path)?;
     let conffiles: HashSet<String> = pkg
         .conffiles
@@ -134,6 +152,7 @@ pub fn scan(pkg: &DebPackage) -> Result<Scanned, Error> {
     let mut tar = TarReader::new(stream);
     let mut entries = Vec::new();
     let mut index = 0u64;
+    let mut offset = 0u64;
     let mut buf = vec![0u8; 256 * 1024];
     while let Some(h) = tar.next_header().map_err(|e| tar_err(e.entry, e.reason))? {
         if h.name.contains('\n') {
@@ -148,16 +167,26 @@ pub fn scan(pkg: &DebPackage) -> Result<Scanned, Error> {
             EntryType::File => {
                 let mut sha = Sha256::new();
                 let mut md5 = conffiles.contains(&path).then(Md5::new);
+                let mut written = Ok(());
                 tar.each_chunk(&mut buf, |c| {
                     sha.update(c);
                     if let Some(m) = md5.as_mut() {
                         m.update(c);
                     }
+                    if written.is_ok() {
+                        written = contents.write_all(c);
+                    }
                 })
                 .map_err(|e| tar_err(Some(h.name.clone()), e.to_string()))?;
+                written.map_err(|e| Error::Store {
+                    package: pkg.path.clone(),
+                    source: e,
+                })?;
                 index += 1;
+                offset += h.size;
                 ScannedKind::File {
                     index: index - 1,
+                    offset: offset - h.size,
                     size: h.size,
                     sha256: sha.finalize().into(),
                     md5: md5.map(|m| m.finalize().into()),
@@ -195,12 +224,17 @@ pub fn scan(pkg: &DebPackage) -> Result<Scanned, Error> {
             mtime: h.mtime,
         });
     }
-    Ok(Scanned { entries })
+    Ok(entries)
 }
 
 /// Scans several packages on `threads` threads (decompressing and hashing is most of the
-/// work of unpacking); results are in the order of `pkgs`. Apply them in that order.
-pub fn scan_all(pkgs: &[DebPackage], threads: usize) -> Vec<Result<Scanned, Error>> {
+/// work of unpacking), keeping their contents in `store`; results are in the order of `pkgs`.
+/// Apply them in that order.
+pub fn scan_all(
+    pkgs: &[DebPackage],
+    store: &ContentStore,
+    threads: usize,
+) -> Vec<Result<Scanned, Error>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
     let next = AtomicUsize::new(0);
@@ -211,7 +245,7 @@ pub fn scan_all(pkgs: &[DebPackage], threads: usize) -> Vec<Result<Scanned, Erro
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(pkg) = pkgs.get(i) else { break };
-                let r = scan(pkg);
+                let r = store.scan(pkg);
                 if let Ok(mut res) = results.lock() {
                     res[i] = Some(r);
                 }
@@ -371,12 +405,15 @@ pub fn apply(
         source,
     };
     let dyn_source: Arc<dyn eflow_tree::ContentSource> = source.clone();
-    let files = scanned
+    let members = scanned
         .entries
         .iter()
-        .filter(|e| matches!(e.kind, ScannedKind::File { .. }))
-        .count();
-    source.set_file_count(stream, files as u64);
+        .filter_map(|e| match e.kind {
+            ScannedKind::File { offset, size, .. } => Some((offset, size)),
+            _ => None,
+        })
+        .collect();
+    source.set_contents(stream, scanned.contents.clone(), members);
     let own_symlinks: HashSet<&str> = scanned
         .entries
         .iter()
@@ -436,6 +473,7 @@ pub fn apply(
                 size,
                 sha256,
                 md5,
+                ..
             } => {
                 if let Some(m) = md5 {
                     conffile_md5.insert(e.path.as_str(), hex(m));

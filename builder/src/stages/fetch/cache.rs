@@ -36,6 +36,12 @@ impl Cache {
         &self.dir
     }
 
+    /// The store of unpacked package contents kept beside the blobs (`DIR/contents`), so
+    /// that a package is decompressed once, not once per build.
+    pub fn contents(&self) -> eflow_deb::ContentStore {
+        eflow_deb::ContentStore::persistent(self.dir.join("contents"))
+    }
+
     /// Where a blob with this digest lives (whether or not it is there).
     pub fn blob_path(&self, sha256: &str) -> PathBuf {
         let prefix = sha256.get(..2).unwrap_or("00");

@@ -6,4 +6,5 @@ mod dpkg_db;
 mod dpkg_deb;
 mod fuzz_regressions;
 mod hostile;
+mod store;
 mod unpack;

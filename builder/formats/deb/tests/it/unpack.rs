@@ -272,7 +272,7 @@ fn parallel_scan_gives_the_same_tree() {
         })
         .collect();
     let pkgs: Vec<_> = debs.iter().map(|d| read_control(d).unwrap()).collect();
-    let scanned = eflow_deb::scan_all(&pkgs, 3);
+    let scanned = eflow_deb::scan_all(&pkgs, &eflow_deb::ContentStore::temporary(), 3);
     let mut par = Ctx::new();
     for (pkg, sc) in pkgs.iter().zip(scanned) {
         let stream = par.source.add(pkg.path.clone());
