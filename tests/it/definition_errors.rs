@@ -55,6 +55,23 @@ fn bad_toml_names_file_line_and_key() {
 }
 
 #[test]
+fn a_relative_path_exclude_is_named_with_its_line() {
+    let d = project(
+        &HEAD.replace(
+            "recipes = [\"base\"]\n",
+            "recipes = [\"base\"]\npath-exclude = [\"/usr/share/doc/*\", \"usr/share/man/*\"]\n",
+        ),
+        &[("base", "[recipe]\nname = \"base\"\n")],
+    );
+    let e = fails(&["lock"], &image_path(d.path()));
+    assert!(e.contains("img.toml:5:"), "{e}");
+    assert!(
+        e.contains("image.path-exclude") && e.contains("usr/share/man/*"),
+        "{e}"
+    );
+}
+
+#[test]
 fn unknown_recipe_and_cycle_are_named() {
     let d = project(
         HEAD,

@@ -233,3 +233,117 @@ fn a_replaced_package_in_the_cache_is_refused() {
     );
     assert!(!dir.path().join("out/minimal.rootfs.tar").exists());
 }
+
+/// The image's `path-exclude` patterns, checked against GNU tar's listing with Python's
+/// fnmatch (the same globbing as dpkg's fnmatch(3) without flags): every regular file the
+/// packages' dpkg file lists name is in the tarball exactly when no pattern leaves it out,
+/// copyright files always are, and the file lists still name what was left out (as dpkg's
+/// do).
+#[test]
+fn path_excludes_leave_out_what_dpkg_would_and_keep_copyrights() {
+    let dir = tempfile::tempdir().unwrap();
+    build_minimal(dir.path(), "tar");
+    let tar = dir.path().join("minimal.rootfs.tar");
+    let image: toml::Table = toml::from_str(&std::fs::read_to_string(minimal()).unwrap()).unwrap();
+    let excludes: Vec<&str> = image["image"]["path-exclude"]
+        .as_array()
+        .expect("the reference image leaves documentation out")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(excludes.contains(&"/usr/share/doc/*"));
+    let script = r#"
+import fnmatch, json, subprocess, sys, tarfile
+tar, excludes = sys.argv[1], json.loads(sys.argv[2])
+members = {}
+with tarfile.open(tar) as t:
+    for m in t.getmembers():
+        members['/' + m.name.lstrip('./')] = m
+listed = set()
+for name, m in members.items():
+    if name.startswith('/var/lib/dpkg/info/') and name.endswith('.list'):
+        with tarfile.open(tar) as t:
+            listed.update(l for l in t.extractfile(m).read().decode().splitlines() if l != '/.')
+def physical(p):
+    # merged /usr: /bin/x is /usr/bin/x in the image
+    for d in ('/bin', '/sbin', '/lib', '/lib64'):
+        if p.startswith(d + '/'):
+            return '/usr' + p
+    return p
+errors, left_out, copyrights = [], 0, 0
+for p in sorted(listed):
+    q = physical(p)
+    excluded = any(fnmatch.fnmatchcase(q, pat) for pat in excludes)
+    if fnmatch.fnmatchcase(q, '/usr/share/doc/*/copyright'):
+        excluded = False
+    m = members.get(q)
+    if m is not None and not m.isfile():
+        continue  # directories and links may be kept for what lies below them
+    if excluded and m is not None:
+        errors.append('kept although excluded: ' + q)
+    if not excluded and m is None:
+        errors.append('missing although not excluded: ' + q)
+    left_out += excluded
+    if fnmatch.fnmatchcase(q, '/usr/share/doc/*/copyright'):
+        # Reachable, through the doc directory's symlink when it is one (as the SBOM reads it).
+        d = members.get(q.rsplit('/', 1)[0])
+        if d is not None and d.issym():
+            m = members.get('/usr/share/doc/' + d.linkname + '/copyright')
+        if m is None:
+            errors.append('copyright not reachable: ' + q)
+        copyrights += 1
+print(json.dumps({'errors': errors[:20], 'left_out': left_out, 'copyrights': copyrights}))
+"#;
+    let out = ok_stdout(
+        Command::new("python3")
+            .args(["-c", script])
+            .arg(&tar)
+            .arg(serde_json::to_string(&excludes).unwrap()),
+    );
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["errors"], serde_json::json!([]), "{report}");
+    assert!(report["left_out"].as_u64().unwrap() > 1000, "{report}");
+    assert!(report["copyrights"].as_u64().unwrap() > 100, "{report}");
+
+    // The SBOM declares the same licenses as a build that leaves nothing out (the copyright
+    // files of packages whose doc directory is a symlink are read through it).
+    let plain = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(minimal()).unwrap();
+    let start = text
+        .find("# What a device never reads")
+        .expect("the path-exclude block");
+    let end = start + text[start..].find("]\n").unwrap() + 2;
+    let images = root().join("recipes/images");
+    let unfiltered = format!("{}{}", &text[..start], &text[end..]).replacen(
+        "[image]\n",
+        &format!(
+            "[image]\nrecipe-dir = {:?}\nfiles-dir = {:?}\n",
+            root().join("recipes"),
+            root().join("guest-rootfs")
+        ),
+        1,
+    );
+    assert!(!unfiltered.contains("path-exclude"));
+    let image = plain.path().join("minimal.toml");
+    std::fs::write(&image, unfiltered).unwrap();
+    std::fs::copy(
+        images.join("minimal.lock"),
+        plain.path().join("minimal.lock"),
+    )
+    .unwrap();
+    build(&image, &plain.path().join("out"), "tar");
+    let licenses = |sbom: &std::path::Path| -> Vec<serde_json::Value> {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(sbom).unwrap()).unwrap();
+        v["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["licenseDeclared"].clone())
+            .collect()
+    };
+    assert_eq!(
+        licenses(&dir.path().join("minimal.spdx.json")),
+        licenses(&plain.path().join("out/minimal.spdx.json"))
+    );
+}

@@ -183,6 +183,13 @@ pub fn guest_tree(
         &plan.architecture(),
         plan.source_date_epoch,
     )?;
+    let filtered = eflow_deb::apply_filters(&mut tree, &owners, &plan.image.path_filters());
+    if filtered.entries > 0 {
+        log(&format!(
+            "assemble: path-exclude left out {} entries ({} bytes)",
+            filtered.entries, filtered.bytes
+        ));
+    }
     log(&format!("assemble: {} entries", tree.len()));
     configure::run(&mut tree, plan, &packages, &owners)?;
     if let Some((release, n)) = boot::modules::index_guest(&mut tree, plan.source_date_epoch)? {

@@ -30,6 +30,9 @@ pub struct ImageFile {
     pub provisioning: Option<eflow_guest_agent::Provisioning>,
 }
 
+/// Debian's per-package license files: never filtered out.
+const COPYRIGHT_FILES: &str = "/usr/share/doc/*/copyright";
+
 /// `[image]`: identity and the recipes that make it up.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -50,6 +53,15 @@ pub struct ImageSection {
     /// Where the files recipes install come from, relative to this file (default `../../guest-rootfs`).
     #[serde(default)]
     pub files_dir: Option<PathBuf>,
+    /// Package paths left out of the guest, as dpkg's `path-exclude` (shell globs on absolute
+    /// paths, `*` also matching `/`): documentation, manual pages, locales.
+    #[serde(default)]
+    pub path_exclude: Vec<String>,
+    /// Paths kept although a `path-exclude` pattern matches them (dpkg's `path-include`).
+    /// Copyright files (`/usr/share/doc/*/copyright`) are always kept: the SBOM's licenses
+    /// come from them.
+    #[serde(default)]
+    pub path_include: Vec<String>,
 }
 
 /// `[source.NAME]`: a Debian-style package repository.
@@ -148,6 +160,18 @@ impl Image {
                 "key `image.disk-size`: give a size such as \"4GiB\"; \"rest\" is for partitions",
             ));
         }
+        for (key, patterns) in [
+            ("path-exclude", &img.path_exclude),
+            ("path-include", &img.path_include),
+        ] {
+            if let Some(bad) = patterns.iter().find(|p| !p.starts_with('/')) {
+                return Err(self.err_at(
+                    key,
+                    None,
+                    format!("key `image.{key}`: {bad:?} is not an absolute path pattern (start it with '/', as dpkg requires)"),
+                ));
+            }
+        }
         if let Err(problem) = partition::validate(&self.def.partitions) {
             let off =
                 toml_error::find_in_array(&self.text, "partition", problem.index, problem.key);
@@ -194,6 +218,23 @@ impl Image {
             .partitions
             .iter()
             .find(|p| p.mount.as_deref() == Some("/"))
+    }
+
+    /// The path filters in the order dpkg would apply them: every exclude, then every
+    /// include, then the copyright files, which are never left out.
+    pub fn path_filters(&self) -> Vec<eflow_deb::PathFilter> {
+        let img = &self.def.image;
+        let filter = |pattern: &String, include| eflow_deb::PathFilter {
+            pattern: pattern.clone(),
+            include,
+        };
+        let mut filters: Vec<_> = img.path_exclude.iter().map(|p| filter(p, false)).collect();
+        if filters.is_empty() {
+            return filters;
+        }
+        filters.extend(img.path_include.iter().map(|p| filter(p, true)));
+        filters.push(filter(&COPYRIGHT_FILES.to_string(), true));
+        filters
     }
 
     /// The host name the guest gets.
