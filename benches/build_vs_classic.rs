@@ -37,7 +37,8 @@ const RUNS: usize = 5;
 /// made by the tools that classic image builders run, into WORK/disk.vhdx (a dynamic VHDX with
 /// 1 MiB blocks, as ours). WORK must be empty. No maintainer scripts run, as in ours.
 ///
-/// 1. `dpkg-deb -x` of each .deb, in the lockfile's order, into the staging dir WORK/root;
+/// 1. `dpkg-deb -x` of each .deb, in the lockfile's order, into the staging dir WORK/root,
+///    then the paths the image's `path-exclude` leaves out deleted from it;
 /// 2. `mke2fs -t ext4 -d` of the staging dir into a raw file of its size (`du`) plus a fifth
 ///    and 64 MiB (journal, inode tables), and of empty log and data filesystems;
 /// 3. `mkfs.vfat` of the ESP, and `mcopy` of the kernel (the staging dir's /boot/vmlinuz-*)
@@ -54,6 +55,11 @@ mkdir -p "$root"
 for deb in "$@"; do
     dpkg-deb -x "$deb" "$root"
 done
+# The image's path-exclude, as a classic pipeline's clean-up step: documentation (but the
+# copyright files), manual and info pages, lintian overrides, message catalogs.
+find "$root/usr/share/doc" -mindepth 1 ! -type d ! -name copyright ! -type l -delete
+rm -rf "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/lintian/*
+find "$root/usr/share/locale" -path '*/LC_MESSAGES/*.mo' -delete
 
 esp_mib=128 log_mib=256
 used_kib=$(du -sk "$root" | cut -f1)
@@ -240,12 +246,73 @@ fn main() {
     eprintln!("warming up the classic pipeline (one untimed run)...");
     timed(&mut classic());
 
+    // A cache holding the same package files (hard links) but an empty content store: every
+    // package is decompressed again, as on a machine that has only downloaded them.
+    let cold_cache = dir.path().join("cold-cache");
+    let cold = |out: &Path| {
+        if cold_cache.exists() {
+            std::fs::remove_dir_all(&cold_cache).unwrap();
+        }
+        std::fs::create_dir_all(&cold_cache).unwrap();
+        let st = Command::new("cp")
+            .arg("-al")
+            .arg(cache.dir().join("sha256"))
+            .arg(&cold_cache)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let mut c = Command::new(bin);
+        c.args(["--quiet", "build"])
+            .arg(&image)
+            .args(["--format", "vhdx", "--offline", "--out"])
+            .arg(out)
+            .arg("--cache")
+            .arg(&cold_cache);
+        c
+    };
+    // A copy of the project's recipes and guest files, where each run changes the file one
+    // recipe's `[[file]]` installs (sshd_config of the base recipe).
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    for d in ["recipes", "guest-rootfs"] {
+        let st = Command::new("cp")
+            .arg("-r")
+            .arg(ws.join(d))
+            .arg(project.join(d))
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let changed_file = project.join("guest-rootfs/etc/ssh/sshd_config");
+    let changed_out = dir.path().join("changed-out");
+    let changed = |run: usize| {
+        let mut text = std::fs::read_to_string(&changed_file).unwrap();
+        text.push_str(&format!("# benchmark run {run}\n"));
+        std::fs::write(&changed_file, text).unwrap();
+        let mut c = Command::new(bin);
+        c.args(["--quiet", "build"])
+            .arg(project.join("recipes/images/minimal.toml"))
+            .args(["--format", "vhdx", "--offline", "--out"])
+            .arg(&changed_out)
+            .arg("--cache")
+            .arg(cache.dir());
+        c
+    };
+    timed(&mut changed(0));
+
     let (mut full, mut rebuild, mut cl) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut cold_runs, mut changed_runs) = (Vec::new(), Vec::new());
     for run in 1..=RUNS {
-        eprintln!("run {run} of {RUNS}: ours (full build, rebuild), classic...");
+        eprintln!(
+            "run {run} of {RUNS}: ours (full, rebuild, cold store, one file changed), classic..."
+        );
         std::fs::remove_dir_all(&out).unwrap();
         full.push(timed(&mut ours(&out, true)));
         rebuild.push(timed(&mut ours(&out, true)));
+        let cold_out = dir.path().join("cold-out");
+        let _ = std::fs::remove_dir_all(&cold_out);
+        cold_runs.push(timed(&mut cold(&cold_out)));
+        changed_runs.push(timed(&mut changed(run)));
         cl.push(timed(&mut classic()));
     }
 
@@ -270,6 +337,7 @@ fn main() {
     let med = |v: &[Run]| medians(&v.iter().map(|r| (r.wall, r.cpu)).collect::<Vec<_>>());
     let peak = |v: &[Run]| v.iter().map(|r| r.max_rss_kib).max().unwrap();
     let (fm, rm, cm) = (med(&full), med(&rebuild), med(&cl));
+    let (coldm, chm) = (med(&cold_runs), med(&changed_runs));
     let r = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     let met = |ratio: f64, target: f64| if ratio <= target { "met" } else { "NOT met" };
 
@@ -295,6 +363,16 @@ fn main() {
         peak(&rebuild),
     );
     line(
+        "eflow-image build (empty content store: decompresses all)",
+        coldm,
+        peak(&cold_runs),
+    );
+    line(
+        "eflow-image build (one recipe's [[file]] changed)",
+        chm,
+        peak(&changed_runs),
+    );
+    line(
         "classic (dpkg-deb, mke2fs, mkfs.vfat, sgdisk, qemu-img)",
         cm,
         peak(&cl),
@@ -305,10 +383,22 @@ fn main() {
         met(cpu, 0.6),
         met(wall, 0.35)
     );
+    let (cpu, wall) = (r(coldm.1, cm.1), r(coldm.0, cm.0));
+    println!(
+        "  ratio ours with an empty content store/classic: cpu {cpu:.3} (target <= 0.6: {}), wall {wall:.3} (target <= 0.35: {})",
+        met(cpu, 0.6),
+        met(wall, 0.35)
+    );
     println!(
         "  ratio rebuild/full build (ours): wall {:.3}, cpu {:.3}",
         r(rm.0, fm.0),
         r(rm.1, fm.1)
+    );
+    let changed_ratio = r(chm.0, fm.0);
+    println!(
+        "  ratio one-file change/full build (ours): wall {changed_ratio:.3} (target <= 0.3: {}); against a build with an empty content store: wall {:.3}",
+        met(changed_ratio, 0.3),
+        r(chm.0, coldm.0)
     );
     println!(
         "  output sizes: ours {} bytes ({} allocated), classic {} bytes ({} allocated)",
