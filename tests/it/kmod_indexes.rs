@@ -1,7 +1,8 @@
 //! The kernel module indexes the build writes into the reference image, checked against
 //! kmod itself: Debian 12's `depmod` run on the image's own modules must write the same files,
 //! byte for byte, and kmod's `modprobe` must resolve modules, aliases, symbols and built-in
-//! modules through the image's indexes.
+//! modules through the image's indexes. The image's modules are zstd-compressed (`.ko.zst`):
+//! depmod and modprobe read them as the guest's kmod does.
 
 use std::path::Path;
 use std::process::Command;
@@ -116,25 +117,25 @@ fn module_indexes_are_depmods() {
             })
             .collect()
     };
-    assert_eq!(insmods("overlay"), ["overlay.ko"]);
+    assert_eq!(insmods("overlay"), ["overlay.ko.zst"]);
     let verity = insmods("dm-verity");
-    assert_eq!(verity.last().map(String::as_str), Some("dm-verity.ko"));
-    for dep in ["dm-mod.ko", "dm-bufio.ko"] {
+    assert_eq!(verity.last().map(String::as_str), Some("dm-verity.ko.zst"));
+    for dep in ["dm-mod.ko.zst", "dm-bufio.ko.zst"] {
         assert!(verity.contains(&dep.to_string()), "{verity:?}");
     }
     // A PCI device's modalias (virtio), through modules.alias.bin.
     let pci = insmods("pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00");
     assert_eq!(
         pci.last().map(String::as_str),
-        Some("virtio_pci.ko"),
+        Some("virtio_pci.ko.zst"),
         "{pci:?}"
     );
-    assert!(pci.contains(&"virtio_ring.ko".to_string()), "{pci:?}");
+    assert!(pci.contains(&"virtio_ring.ko.zst".to_string()), "{pci:?}");
     // An exported symbol, through modules.symbols.bin.
     let sym = insmods("symbol:dm_bufio_new");
     assert_eq!(
         sym.last().map(String::as_str),
-        Some("dm-bufio.ko"),
+        Some("dm-bufio.ko.zst"),
         "{sym:?}"
     );
     // Built-in modules, by name (modules.builtin.bin) and by alias

@@ -192,6 +192,12 @@ pub fn guest_tree(
     }
     log(&format!("assemble: {} entries", tree.len()));
     configure::run(&mut tree, plan, &packages, &owners)?;
+    let compressed = boot::modules::compress_guest(&mut tree)?;
+    if compressed > 0 {
+        log(&format!(
+            "configure: {compressed} kernel modules compressed (zstd)"
+        ));
+    }
     if let Some((release, n)) = boot::modules::index_guest(&mut tree, plan.source_date_epoch)? {
         log(&format!(
             "configure: module indexes of {release} ({n} modules)"

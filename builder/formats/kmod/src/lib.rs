@@ -16,6 +16,7 @@ mod modinfo;
 mod symbols;
 pub mod trie;
 
+pub use decompress::{compress, maybe as decompressed};
 pub use depmod::{depmod, modname, DepmodInputs, KernelModule, DEPMOD_FILES};
 pub use index::{name_from_path, normalize, parse_builtin, ModuleIndex};
 pub use modinfo::{modinfo, module, ModInfo, SoftDeps};

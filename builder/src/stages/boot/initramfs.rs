@@ -94,7 +94,7 @@ pub fn build(
             .unwrap_or_else(|| eflow_kmod::name_from_path(path));
         list.push_str(&name);
         list.push(' ');
-        list.push_str(path);
+        list.push_str(plain_name(path));
         let deps: BTreeSet<String> = info
             .depends
             .iter()
@@ -115,16 +115,30 @@ pub fn build(
     )?;
     let base = format!("/lib/modules/{}", k.release);
     for path in &order {
-        let full = format!("{base}/{path}");
+        // busybox's insmod reads no zstd: the initramfs holds the modules decompressed (the
+        // same bytes, so their signatures still hold).
+        let full = format!("{base}/{}", plain_name(path));
         let parent = eflow_tree::parent(&full).to_string();
         mkdir_p(&mut t, &parent, mtime)?;
-        let data = bytes.get(path).cloned().unwrap_or_default();
-        t.insert(&full, Entry::file(data, 0o644).at(mtime))?;
+        let data = bytes.get(path).map(Vec::as_slice).unwrap_or_default();
+        let data = eflow_kmod::decompressed(data).map_err(|source| BootError::Module {
+            path: path.clone(),
+            source,
+        })?;
+        t.insert(&full, Entry::file(data.into_owned(), 0o644).at(mtime))?;
     }
     Ok(Initramfs {
         tree: t,
-        modules: order,
+        modules: order.iter().map(|p| plain_name(p).to_string()).collect(),
     })
+}
+
+/// A module's path without its compression suffix (`x.ko.zst` -> `x.ko`).
+fn plain_name(path: &str) -> &str {
+    [".zst", ".xz", ".gz"]
+        .iter()
+        .find_map(|s| path.strip_suffix(s))
+        .unwrap_or(path)
 }
 
 fn mkdir_p(t: &mut Tree, path: &str, mtime: i64) -> Result<(), BootError> {

@@ -69,6 +69,67 @@ pub fn read_all(guest: &Tree, k: &Kernel) -> Result<KernelModules, BootError> {
     Ok(out)
 }
 
+/// Compresses every uncompressed module (`.ko`) of the guest's kernel into a `.ko.zst` in its
+/// place (same owner, mode and time), as Debian's newer kernel packages ship them: the
+/// modules are most of the kernel's size on the root (92 MB -> 26 MB). kmod (modprobe, udev)
+/// reads them as they are; the initramfs gets them decompressed. Returns the number
+/// compressed. Run it before [`index_guest`], whose indexes name the files.
+pub fn compress_guest(guest: &mut Tree) -> Result<usize, BootError> {
+    let Some(k) = super::kernel::find_optional(guest)? else {
+        return Ok(0);
+    };
+    let prefix = format!("{}/", k.modules_dir);
+    let plain: Vec<String> = guest
+        .iter()
+        .filter(|(p, e)| {
+            p.starts_with(&prefix) && p.ends_with(".ko") && matches!(e.kind, Kind::File { .. })
+        })
+        .map(|(p, _)| p.to_string())
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = plain.len().div_ceil(threads).max(1);
+    let tree: &Tree = guest;
+    let packed: Vec<Result<Vec<u8>, BootError>> = std::thread::scope(|s| {
+        let workers: Vec<_> = plain
+            .chunks(chunk)
+            .map(|paths| {
+                s.spawn(move || {
+                    paths
+                        .iter()
+                        .map(|p| {
+                            eflow_kmod::compress(&read(tree, p)?).map_err(|source| {
+                                BootError::Read {
+                                    path: p.clone(),
+                                    source,
+                                }
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a compressing thread panicked"))
+            .collect()
+    });
+    for (path, bytes) in plain.iter().zip(packed) {
+        let bytes = bytes?;
+        let old = guest.get(path).cloned().expect("listed above");
+        let size = bytes.len() as u64;
+        let entry = Entry {
+            kind: Kind::File {
+                content: eflow_tree::Content::bytes(bytes),
+                size,
+            },
+            ..old
+        };
+        guest.remove(path)?;
+        guest.insert(&format!("{path}.zst"), entry)?;
+    }
+    Ok(plain.len())
+}
+
 /// Writes the module indexes of the guest's kernel into its module directory, if the Tree has
 /// a kernel (`/boot/vmlinuz-*`); returns the kernel release and the number of modules indexed.
 pub fn index_guest(guest: &mut Tree, mtime: i64) -> Result<Option<(String, usize)>, BootError> {
