@@ -66,6 +66,9 @@ pub fn run(a: BuildArgs, out: &Output) -> anyhow::Result<ExitCode> {
         eprint!("{}", r.timings.table());
     }
     let mut human = String::new();
+    if r.up_to_date {
+        human.push_str("up to date: nothing changed, nothing written\n");
+    }
     for o in &r.outputs {
         human.push_str(&format!(
             "{}  {}  ({} bytes)\n",

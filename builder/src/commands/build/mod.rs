@@ -1,7 +1,9 @@
 //! `build`: runs the stages in order, from an image definition and its lockfile to the
-//! outputs, the manifest, the SBOM and their signatures. [`Timings`] records each stage.
+//! outputs, the manifest, the SBOM and their signatures; or, when the output directory
+//! already holds exactly that ([`up_to_date`]), nothing. [`Timings`] records each stage.
 
 pub mod timings;
+pub mod up_to_date;
 
 use std::path::PathBuf;
 
@@ -55,6 +57,8 @@ pub struct BuildResult {
     pub signatures: Vec<PathBuf>,
     pub signed: bool,
     pub packages: usize,
+    /// The output directory already held exactly these files: nothing was written.
+    pub up_to_date: bool,
     /// Wall and CPU time of each stage.
     pub timings: Timings,
 }
@@ -84,9 +88,11 @@ pub enum BuildError {
 }
 
 /// Runs the whole pipeline. Outputs are written under temporary names and renamed into
-/// place together with the manifest only when every stage succeeded.
+/// place together with the manifest only when every stage succeeded. First, right after the
+/// plan, [`up_to_date::check`] looks at what the output directory holds: when it is exactly
+/// what this build would write, nothing runs and nothing is written.
 ///
-/// The stages [`Timings`] records: `plan`, `fetch`, `assemble`, `configure`, then
+/// The stages [`Timings`] records: `plan`, `check`, `fetch`, `assemble`, `configure`, then
 /// for disk outputs `boot` and `disk` (the partitions' contents and layout), then one stage
 /// per output named by its format (`vhdx`, `raw`, `tar`...: the filesystems, the disk and
 /// the container are one streaming pass), then `sign`.
@@ -96,6 +102,42 @@ pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, Bui
     let formats = requested_formats(&plan, &opts.formats);
     let name = &plan.image.def.image.name;
     let key = opts.sign_key.as_deref();
+    let check = timings.time("check", || {
+        up_to_date::check(&plan, &formats, &opts.out_dir, key)
+    });
+    match check {
+        up_to_date::Check::UpToDate(fresh) => {
+            let files: Vec<String> = fresh
+                .outputs
+                .iter()
+                .map(|o| &o.path)
+                .chain([&fresh.sbom])
+                .filter_map(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect();
+            log(&format!(
+                "up to date: {} as {} records them; nothing written",
+                files.join(", "),
+                fresh.manifest.display()
+            ));
+            timings.finish();
+            return Ok(BuildResult {
+                image: name.clone(),
+                version: plan.image.def.image.version.clone(),
+                source_date_epoch: plan.source_date_epoch,
+                outputs: fresh.outputs,
+                manifest: fresh.manifest,
+                sbom: fresh.sbom,
+                signed: !fresh.signatures.is_empty(),
+                signatures: fresh.signatures,
+                packages: plan.lock.packages.len(),
+                up_to_date: true,
+                timings,
+            });
+        }
+        up_to_date::Check::NoEarlierBuild => {}
+        up_to_date::Check::Changed(why) => log(&format!("rebuild: {why}")),
+    }
 
     let fetcher = Fetcher::new(
         Cache::new(&opts.cache_dir),
@@ -179,6 +221,7 @@ pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, Bui
         signatures: release.signatures,
         signed: release.signed,
         packages: plan.lock.packages.len(),
+        up_to_date: false,
         timings,
     })
 }
