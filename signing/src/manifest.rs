@@ -154,6 +154,12 @@ pub struct Manifest {
     pub image: ImageIdentity,
     /// Version of eflow-image that built it.
     pub tool_version: String,
+    /// SHA-256 of the sources of the eflow-image that built it (its build script's digest of
+    /// the crates that shape outputs, Cargo.lock and the compiler version): unlike the version,
+    /// it changes with every change to the code, so `build` can tell whether outputs already in
+    /// place are what it would write. Empty in manifests from before it was recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tool_digest: String,
     /// SOURCE_DATE_EPOCH of the build: every timestamp in the image derives from it.
     pub source_date_epoch: u64,
     /// Files produced.
@@ -199,6 +205,9 @@ impl Manifest {
                 })
             }
         };
+        if !self.tool_digest.is_empty() {
+            digest("tool_digest".into(), &self.tool_digest)?;
+        }
         let mut seen = std::collections::BTreeSet::new();
         for o in &self.outputs {
             digest(format!("outputs[{}].sha256", o.name), &o.sha256)?;
@@ -286,6 +295,7 @@ mod tests {
                 version: "1.0.0".into(),
             },
             tool_version: "0.1.0".into(),
+            tool_digest: digest('9'),
             source_date_epoch: 1_700_000_000,
             outputs: vec![
                 OutputFile {
@@ -375,6 +385,7 @@ mod tests {
             "\"format\"",
             "\"image\"",
             "\"tool_version\"",
+            "\"tool_digest\"",
             "\"source_date_epoch\"",
             "\"outputs\"",
             "\"packages\"",
@@ -395,6 +406,14 @@ mod tests {
         assert_eq!(shuffled.to_json().unwrap(), json);
         let back = Manifest::from_json(&json).unwrap();
         assert_eq!(back.to_json().unwrap(), json);
+        // Manifests from before the tool digest was recorded still read.
+        let mut old = m.clone();
+        old.tool_digest.clear();
+        let old_json = old.to_json().unwrap();
+        assert!(!old_json.contains("tool_digest"), "{old_json}");
+        let back = Manifest::from_json(&old_json).unwrap();
+        assert!(back.tool_digest.is_empty());
+        assert_eq!(back.to_json().unwrap(), old_json);
     }
 
     #[test]

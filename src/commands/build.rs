@@ -30,6 +30,11 @@ pub struct BuildArgs {
     /// Without --sign the build says the outputs are unsigned.
     #[arg(long, value_name = "KEY", num_args = 0..=1, default_missing_value = "-")]
     sign: Option<PathBuf>,
+    /// After the build, print each stage's wall and CPU time (user + system, all threads) as
+    /// a table on stderr (even with --quiet: it was asked for), and with --json add them to
+    /// the result as "timings".
+    #[arg(long)]
+    timings: bool,
     #[command(flatten)]
     source: SourceArgs,
 }
@@ -57,7 +62,13 @@ pub fn run(a: BuildArgs, out: &Output) -> anyhow::Result<ExitCode> {
         sign_key,
     };
     let r = build(&opts, &|m| out.step(m))?;
+    if a.timings {
+        eprint!("{}", r.timings.table());
+    }
     let mut human = String::new();
+    if r.up_to_date {
+        human.push_str("up to date: nothing changed, nothing written\n");
+    }
     for o in &r.outputs {
         human.push_str(&format!(
             "{}  {}  ({} bytes)\n",
@@ -76,6 +87,13 @@ pub fn run(a: BuildArgs, out: &Output) -> anyhow::Result<ExitCode> {
             "NOT signed (pass --sign KEY)".to_string()
         }
     ));
-    out.result(&human, serde_json::to_value(&r)?);
+    let mut json = serde_json::to_value(&r)?;
+    if !a.timings {
+        // Timings vary run to run: only in the JSON of a build that asked for them.
+        if let Some(o) = json.as_object_mut() {
+            o.remove("timings");
+        }
+    }
+    out.result(&human, json);
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ mod eflow_support;
 mod util;
 
 mod boot_minimal;
+mod build_incremental;
 mod build_signed;
 mod definition_errors;
 mod disk_minimal;

@@ -64,6 +64,7 @@ fn setup(dir: &Path) -> (ReleaseInput, PathBuf, PathBuf) {
         image_name: "demo".into(),
         image_version: "1.2.3".into(),
         tool_version: "0.1.0".into(),
+        tool_digest: "9".repeat(64),
         source_date_epoch: 1_700_000_000,
         packages: vec![
             record("bash", 'a'),

@@ -77,6 +77,8 @@ pub struct ReleaseInput {
     pub image_version: String,
     /// eflow-image's version.
     pub tool_version: String,
+    /// Digest of eflow-image's sources ([`TOOL_DIGEST`]; may be empty).
+    pub tool_digest: String,
     /// SOURCE_DATE_EPOCH of the build.
     pub source_date_epoch: u64,
     /// Packages installed.
@@ -124,13 +126,33 @@ pub fn stage(
     stage_release(&input, out_dir, key)
 }
 
-/// Collects the [`ReleaseInput`] of a build from its plan, Tree and outputs.
-pub fn release_input(
-    plan: &Plan,
-    tree: &Tree,
-    outputs: &[Staged],
-) -> Result<ReleaseInput, ReleaseError> {
-    let img = &plan.image.def.image;
+/// SHA-256 of the eflow-image sources that shape outputs, made by the build script
+/// (`builder/build.rs`); the manifest records it so a later build can tell the same code
+/// made the files in place.
+pub const TOOL_DIGEST: &str = env!("EFLOW_TOOL_DIGEST");
+
+/// What the manifest records about a build's inputs and the tool that ran it: everything
+/// known from the [`Plan`] alone, before any stage runs (`build` compares it with the
+/// manifest already in the output directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRecords {
+    /// eflow-image's version.
+    pub tool_version: String,
+    /// [`TOOL_DIGEST`].
+    pub tool_digest: String,
+    /// SOURCE_DATE_EPOCH of the build.
+    pub source_date_epoch: u64,
+    /// Packages installed, from the lockfile.
+    pub packages: Vec<PackageRecord>,
+    /// Recipes used, by digest of their file.
+    pub recipes: Vec<RecipeDigest>,
+    /// Digests of the image definition, lockfile and the files recipes install.
+    pub inputs: InputDigests,
+}
+
+/// Reads and digests what [`PlanRecords`] holds: the lockfile and every file a recipe
+/// installs are read from disk (the image definition and recipes were read by the plan).
+pub fn plan_records(plan: &Plan) -> Result<PlanRecords, ReleaseError> {
     let sde = u64::try_from(plan.source_date_epoch)
         .map_err(|_| ReleaseError::Epoch(plan.source_date_epoch))?;
     let packages: Vec<PackageRecord> = plan
@@ -196,7 +218,24 @@ pub fn release_input(
             .map(|(path, sha256)| FileDigest { path, sha256 })
             .collect(),
     };
+    Ok(PlanRecords {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        tool_digest: TOOL_DIGEST.to_string(),
+        source_date_epoch: sde,
+        packages,
+        recipes,
+        inputs,
+    })
+}
 
+/// Collects the [`ReleaseInput`] of a build from its plan, Tree and outputs.
+pub fn release_input(
+    plan: &Plan,
+    tree: &Tree,
+    outputs: &[Staged],
+) -> Result<ReleaseInput, ReleaseError> {
+    let img = &plan.image.def.image;
+    let records = plan_records(plan)?;
     let outputs = outputs
         .iter()
         .map(|o| {
@@ -220,11 +259,12 @@ pub fn release_input(
         partitions: Vec::new(),
         image_name: img.name.clone(),
         image_version: img.version.clone(),
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        source_date_epoch: sde,
-        packages,
-        recipes,
-        inputs,
+        tool_version: records.tool_version,
+        tool_digest: records.tool_digest,
+        source_date_epoch: records.source_date_epoch,
+        packages: records.packages,
+        recipes: records.recipes,
+        inputs: records.inputs,
         outputs,
         copyrights,
         depends: depends_from_status(tree),
@@ -286,6 +326,7 @@ pub fn stage_release(
             version: input.image_version.clone(),
         },
         tool_version: input.tool_version.clone(),
+        tool_digest: input.tool_digest.clone(),
         source_date_epoch: input.source_date_epoch,
         outputs: signed
             .iter()
@@ -543,6 +584,7 @@ Upstream-Name: hello\n\nFiles: *\nCopyright: 2020 Someone\nLicense: GPL-3+\n";
             image_name: "demo".into(),
             image_version: "1.0.0".into(),
             tool_version: "0.1.0".into(),
+            tool_digest: digest('e'),
             source_date_epoch: 1_700_000_000,
             packages: vec![PackageRecord {
                 name: "hello".into(),

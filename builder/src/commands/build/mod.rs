@@ -1,5 +1,9 @@
 //! `build`: runs the stages in order, from an image definition and its lockfile to the
-//! outputs, the manifest, the SBOM and their signatures.
+//! outputs, the manifest, the SBOM and their signatures; or, when the output directory
+//! already holds exactly that ([`up_to_date`]), nothing. [`Timings`] records each stage.
+
+pub mod timings;
+pub mod up_to_date;
 
 use std::path::PathBuf;
 
@@ -12,6 +16,8 @@ use crate::stages::fetch::{self, Cache, Fetcher};
 use crate::stages::package::{self, Staged};
 use crate::stages::plan::{OutputFormat, Plan};
 use crate::stages::{boot, configure, format, sign};
+
+pub use timings::{StageTime, Timings};
 
 /// What `build` is asked to do.
 #[derive(Debug, Clone)]
@@ -51,6 +57,10 @@ pub struct BuildResult {
     pub signatures: Vec<PathBuf>,
     pub signed: bool,
     pub packages: usize,
+    /// The output directory already held exactly these files: nothing was written.
+    pub up_to_date: bool,
+    /// Wall and CPU time of each stage.
+    pub timings: Timings,
 }
 
 /// Why a build failed; each variant names the stage.
@@ -78,17 +88,64 @@ pub enum BuildError {
 }
 
 /// Runs the whole pipeline. Outputs are written under temporary names and renamed into
-/// place together with the manifest only when every stage succeeded.
+/// place together with the manifest only when every stage succeeded. First, right after the
+/// plan, [`up_to_date::check`] looks at what the output directory holds: when it is exactly
+/// what this build would write, nothing runs and nothing is written.
+///
+/// The stages [`Timings`] records: `plan`, `check`, `fetch`, `assemble`, `configure`, then
+/// for disk outputs `boot` and `disk` (the partitions' contents and layout), then one stage
+/// per output named by its format (`vhdx`, `raw`, `tar`...: the filesystems, the disk and
+/// the container are one streaming pass), then `sign`.
 pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, BuildError> {
-    let plan = Plan::load(&opts.image)?;
+    let mut timings = Timings::new();
+    let plan = timings.time("plan", || Plan::load(&opts.image))?;
     let formats = requested_formats(&plan, &opts.formats);
+    let name = &plan.image.def.image.name;
+    let key = opts.sign_key.as_deref();
+    let check = timings.time("check", || {
+        up_to_date::check(&plan, &formats, &opts.out_dir, key)
+    });
+    match check {
+        up_to_date::Check::UpToDate(fresh) => {
+            let files: Vec<String> = fresh
+                .outputs
+                .iter()
+                .map(|o| &o.path)
+                .chain([&fresh.sbom])
+                .filter_map(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect();
+            log(&format!(
+                "up to date: {} as {} records them; nothing written",
+                files.join(", "),
+                fresh.manifest.display()
+            ));
+            timings.finish();
+            return Ok(BuildResult {
+                image: name.clone(),
+                version: plan.image.def.image.version.clone(),
+                source_date_epoch: plan.source_date_epoch,
+                outputs: fresh.outputs,
+                manifest: fresh.manifest,
+                sbom: fresh.sbom,
+                signed: !fresh.signatures.is_empty(),
+                signatures: fresh.signatures,
+                packages: plan.lock.packages.len(),
+                up_to_date: true,
+                timings,
+            });
+        }
+        up_to_date::Check::NoEarlierBuild => {}
+        up_to_date::Check::Changed(why) => log(&format!("rebuild: {why}")),
+    }
+
     let fetcher = Fetcher::new(
         Cache::new(&opts.cache_dir),
         opts.offline,
         opts.packages_dir.clone(),
         opts.progress,
     );
-    let mut tree = guest_tree(&plan, &fetcher, opts.mirror.as_deref(), log)?;
+    let mut tree = guest_tree_timed(&plan, &fetcher, opts.mirror.as_deref(), log, &mut timings)?;
     let sde = plan.source_date_epoch;
 
     std::fs::create_dir_all(&opts.out_dir).map_err(|source| BuildError::Write {
@@ -96,26 +153,28 @@ pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, Bui
         source,
     })?;
     let disk = if formats.iter().any(|f| f.is_disk()) {
-        Some(plan_disk(&plan, &mut tree, log)?)
+        Some(plan_disk(&plan, &mut tree, log, &mut timings)?)
     } else {
         None
     };
 
-    let name = &plan.image.def.image.name;
     let mut staged: Vec<(OutputFormat, Staged)> = Vec::new();
     for &format in &formats {
         let path = opts.out_dir.join(format.file_name(name));
-        let written = match (format, &disk) {
-            (OutputFormat::Tar, _) => package::write_tar(&tree, sde, &path),
-            (_, Some((disk, esp, contents))) => {
-                let mut stream = disk.stream(contents, esp)?;
-                package::write_disk(format, &mut *stream, &path, &plan.seed, sde)
-            }
-            (_, None) => unreachable!("a disk is planned for every disk format"),
-        };
-        let written = written.map_err(|source| BuildError::Write {
-            path: path.clone(),
-            source,
+        // One streaming pass per output: filesystems, disk and container.
+        let written = timings.time(format.name(), || -> Result<Staged, BuildError> {
+            let written = match (format, &disk) {
+                (OutputFormat::Tar, _) => package::write_tar(&tree, sde, &path),
+                (_, Some((disk, esp, contents))) => {
+                    let mut stream = disk.stream(contents, esp)?;
+                    package::write_disk(format, &mut *stream, &path, &plan.seed, sde)
+                }
+                (_, None) => unreachable!("a disk is planned for every disk format"),
+            };
+            written.map_err(|source| BuildError::Write {
+                path: path.clone(),
+                source,
+            })
         })?;
         log(&format!(
             "package: {} ({} bytes)",
@@ -135,20 +194,23 @@ pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, Bui
         })
         .collect();
     let files: Vec<Staged> = staged.into_iter().map(|(_, s)| s).collect();
-    let release = sign::stage(
-        &plan,
-        &tree,
-        &files,
-        disk.as_ref().map(|(d, _, _)| d),
-        &opts.out_dir,
-        opts.sign_key.as_deref(),
-    )?;
-    let release = release.commit(files)?;
+    let release = timings.time("sign", || {
+        sign::stage(
+            &plan,
+            &tree,
+            &files,
+            disk.as_ref().map(|(d, _, _)| d),
+            &opts.out_dir,
+            key,
+        )?
+        .commit(files)
+    })?;
     if release.signed {
         log(&format!("sign: {} signatures", release.signatures.len()));
     } else {
         log("sign: no key given (--sign KEY): the outputs, SBOM and manifest are NOT signed");
     }
+    timings.finish();
     Ok(BuildResult {
         image: name.clone(),
         version: plan.image.def.image.version.clone(),
@@ -159,6 +221,8 @@ pub fn build(opts: &BuildOptions, log: &dyn Fn(&str)) -> Result<BuildResult, Bui
         signatures: release.signatures,
         signed: release.signed,
         packages: plan.lock.packages.len(),
+        up_to_date: false,
+        timings,
     })
 }
 
@@ -170,35 +234,59 @@ pub fn guest_tree(
     mirror: Option<&str>,
     log: &dyn Fn(&str),
 ) -> Result<Tree, BuildError> {
-    let debs = fetch::run(plan, fetcher, mirror, log)?;
+    guest_tree_timed(plan, fetcher, mirror, log, &mut Timings::new())
+}
+
+/// [`guest_tree`], recording the `fetch`, `assemble` and `configure` stages in `timings`.
+pub fn guest_tree_timed(
+    plan: &Plan,
+    fetcher: &Fetcher,
+    mirror: Option<&str>,
+    log: &dyn Fn(&str),
+    timings: &mut Timings,
+) -> Result<Tree, BuildError> {
+    let debs = timings.time("fetch", || fetch::run(plan, fetcher, mirror, log))?;
     let Assembled {
         mut tree,
         packages,
         owners,
         ..
-    } = assemble::assemble(
-        &debs,
-        &fetcher.cache().contents(),
-        &plan.overrides(),
-        &plan.architecture(),
-        plan.source_date_epoch,
-    )?;
-    let filtered = eflow_deb::apply_filters(&mut tree, &owners, &plan.image.path_filters());
-    if filtered.entries > 0 {
-        log(&format!(
-            "assemble: path-exclude left out {} entries ({} bytes)",
-            filtered.entries, filtered.bytes
-        ));
-    }
+    } = timings.time("assemble", || -> Result<_, BuildError> {
+        let mut assembled = assemble::assemble(
+            &debs,
+            &fetcher.cache().contents(),
+            &plan.overrides(),
+            &plan.architecture(),
+            plan.source_date_epoch,
+        )?;
+        let filtered = eflow_deb::apply_filters(
+            &mut assembled.tree,
+            &assembled.owners,
+            &plan.image.path_filters(),
+        );
+        if filtered.entries > 0 {
+            log(&format!(
+                "assemble: path-exclude left out {} entries ({} bytes)",
+                filtered.entries, filtered.bytes
+            ));
+        }
+        Ok(assembled)
+    })?;
     log(&format!("assemble: {} entries", tree.len()));
-    configure::run(&mut tree, plan, &packages, &owners)?;
-    let compressed = boot::modules::compress_guest(&mut tree)?;
-    if compressed > 0 {
-        log(&format!(
-            "configure: {compressed} kernel modules compressed (zstd)"
-        ));
-    }
-    if let Some((release, n)) = boot::modules::index_guest(&mut tree, plan.source_date_epoch)? {
+    let indexed = timings.time("configure", || -> Result<_, BuildError> {
+        configure::run(&mut tree, plan, &packages, &owners)?;
+        let compressed = boot::modules::compress_guest(&mut tree)?;
+        if compressed > 0 {
+            log(&format!(
+                "configure: {compressed} kernel modules compressed (zstd)"
+            ));
+        }
+        Ok(boot::modules::index_guest(
+            &mut tree,
+            plan.source_date_epoch,
+        )?)
+    })?;
+    if let Some((release, n)) = indexed {
         log(&format!(
             "configure: module indexes of {release} ({n} modules)"
         ));
@@ -213,6 +301,7 @@ fn plan_disk(
     plan: &Plan,
     tree: &mut Tree,
     log: &dyn Fn(&str),
+    timings: &mut Timings,
 ) -> Result<(DiskPlan, boot::EspFiles, Vec<format::Content>), BuildError> {
     let sde = plan.source_date_epoch;
     let partitions = &plan.image.def.partitions;
@@ -223,7 +312,7 @@ fn plan_disk(
         // The boot stage needs the partitions' GUIDs (root=PARTUUID=..., the mount table)
         // before the disk is laid out; they derive from the seed, so both agree.
         let mounts = MountPlan::new(partitions, &plan.seed);
-        let files = boot::run(tree, plan, &mounts)?;
+        let files = timings.time("boot", || boot::run(tree, plan, &mounts))?;
         log(&format!(
             "boot: kernel {}, {} initramfs modules",
             files.kernel_release,
@@ -233,8 +322,11 @@ fn plan_disk(
     } else {
         Vec::new()
     };
-    let contents = format::split(tree, partitions).map_err(DiskError::from)?;
-    let disk = DiskPlan::new(&plan.image, &contents, &esp_files, plan.seed, sde)?;
+    let (contents, disk) = timings.time("disk", || -> Result<_, BuildError> {
+        let contents = format::split(tree, partitions).map_err(DiskError::from)?;
+        let disk = DiskPlan::new(&plan.image, &contents, &esp_files, plan.seed, sde)?;
+        Ok((contents, disk))
+    })?;
     log(&format!(
         "disk: {} MiB, {} partitions",
         disk.disk_size >> 20,
