@@ -277,6 +277,8 @@ for p in sorted(listed):
     if fnmatch.fnmatchcase(q, '/usr/share/doc/*/copyright'):
         excluded = False
     m = members.get(q)
+    if m is None and q.endswith('.ko'):
+        m = members.get(q + '.zst')  # kernel modules are compressed on the root
     if m is not None and not m.isfile():
         continue  # directories and links may be kept for what lies below them
     if excluded and m is not None:
