@@ -36,3 +36,24 @@ pub fn deb_file(data: &[u8]) {
     }
     let _ = std::fs::remove_file(&path);
 }
+
+/// The content store's index parser and the path-filter globs on arbitrary bytes. The index
+/// digest makes random input fail early, so the body is also tried with a correct digest in
+/// front of it; a glob is the bytes before the first NUL, matched against the rest.
+pub fn store_and_globs(data: &[u8]) {
+    use sha2::Digest;
+    let _ = eflow_deb::store::index_entries(data);
+    let digest: String = sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut framed = format!("eflow-contents 1 {digest}\n").into_bytes();
+    framed.extend_from_slice(data);
+    let _ = eflow_deb::store::index_entries(&framed);
+    let (pattern, text) = match data.iter().position(|&b| b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &b"/usr/share/doc/x/copyright"[..]),
+    };
+    let _ = eflow_deb::filter::glob_match(pattern, text);
+    let _ = eflow_deb::filter::glob_match_prefix(pattern, text);
+}

@@ -5,4 +5,4 @@
 #[path = "../../fuzz/entry.rs"]
 mod entry;
 
-eflow_testkit::fuzz_regressions_test!(deb_file, parsers);
+eflow_testkit::fuzz_regressions_test!(deb_file, parsers, store_and_globs);
