@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use eflow_builder::stages::sign::{self as release, ReleaseInput};
+use eflow_builder::stages::sign::{self as release, PlanRecords, ReleaseInput};
 use eflow_signing::{
     FileDigest, Hasher, InputDigests, Manifest, PackageRecord, PackageSource, RecipeDigest,
 };
@@ -63,31 +63,33 @@ fn setup(dir: &Path) -> (ReleaseInput, PathBuf, PathBuf) {
         partitions: Vec::new(),
         image_name: "demo".into(),
         image_version: "1.2.3".into(),
-        tool_version: "0.1.0".into(),
-        tool_digest: "9".repeat(64),
-        source_date_epoch: 1_700_000_000,
-        packages: vec![
-            record("bash", 'a'),
-            record("libc6", 'b'),
-            record("no-copyright", 'c'),
-        ],
-        recipes: vec![RecipeDigest {
-            name: "base".into(),
-            sha256: "d".repeat(64),
-        }],
-        inputs: InputDigests {
-            image_definition: FileDigest {
-                path: "recipes/images/demo.toml".into(),
-                sha256: "e".repeat(64),
-            },
-            lockfile: FileDigest {
-                path: "recipes/images/demo.lock".into(),
-                sha256: "f".repeat(64),
-            },
-            guest_rootfs: vec![FileDigest {
-                path: "guest-rootfs/etc/hostname".into(),
-                sha256: "1".repeat(64),
+        records: PlanRecords {
+            tool_version: "0.1.0".into(),
+            tool_digest: "9".repeat(64),
+            source_date_epoch: 1_700_000_000,
+            packages: vec![
+                record("bash", 'a'),
+                record("libc6", 'b'),
+                record("no-copyright", 'c'),
+            ],
+            recipes: vec![RecipeDigest {
+                name: "base".into(),
+                sha256: "d".repeat(64),
             }],
+            inputs: InputDigests {
+                image_definition: FileDigest {
+                    path: "recipes/images/demo.toml".into(),
+                    sha256: "e".repeat(64),
+                },
+                lockfile: FileDigest {
+                    path: "recipes/images/demo.lock".into(),
+                    sha256: "f".repeat(64),
+                },
+                guest_rootfs: vec![FileDigest {
+                    path: "guest-rootfs/etc/hostname".into(),
+                    sha256: "1".repeat(64),
+                }],
+            },
         },
         outputs: vec![
             (
@@ -292,17 +294,21 @@ fn release_input_of_the_minimal_image() {
     let tree = eflow_tree::Tree::new();
     let input = release::release_input(&plan, &tree, &outputs).unwrap();
     assert_eq!(
-        input.inputs.image_definition.path,
+        input.records.inputs.image_definition.path,
         "recipes/images/minimal.toml"
     );
-    assert_eq!(input.inputs.lockfile.path, "recipes/images/minimal.lock");
+    assert_eq!(
+        input.records.inputs.lockfile.path,
+        "recipes/images/minimal.lock"
+    );
     let lock = std::fs::read(image.with_extension("lock")).unwrap();
-    assert_eq!(input.inputs.lockfile.sha256, sha256_hex(&lock));
-    assert_eq!(input.packages.len(), plan.lock.packages.len());
-    assert_eq!(input.recipes.len(), plan.recipes.recipes.len());
+    assert_eq!(input.records.inputs.lockfile.sha256, sha256_hex(&lock));
+    assert_eq!(input.records.packages.len(), plan.lock.packages.len());
+    assert_eq!(input.records.recipes.len(), plan.recipes.recipes.len());
     let files: usize = plan.recipes.recipes.iter().map(|r| r.def.files.len()).sum();
-    assert_eq!(input.inputs.guest_rootfs.len(), files);
+    assert_eq!(input.records.inputs.guest_rootfs.len(), files);
     assert!(input
+        .records
         .inputs
         .guest_rootfs
         .iter()

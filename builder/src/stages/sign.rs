@@ -75,18 +75,8 @@ pub struct ReleaseInput {
     pub image_name: String,
     /// Image version.
     pub image_version: String,
-    /// eflow-image's version.
-    pub tool_version: String,
-    /// Digest of eflow-image's sources ([`TOOL_DIGEST`]; may be empty).
-    pub tool_digest: String,
-    /// SOURCE_DATE_EPOCH of the build.
-    pub source_date_epoch: u64,
-    /// Packages installed.
-    pub packages: Vec<PackageRecord>,
-    /// Recipes used, by digest of their file.
-    pub recipes: Vec<RecipeDigest>,
-    /// Digests of the image definition, lockfile and guest-rootfs files.
-    pub inputs: InputDigests,
+    /// What the manifest records from the plan alone (tool, packages, input digests).
+    pub records: PlanRecords,
     /// The disk outputs' partitions (empty when only a tar is built).
     pub partitions: Vec<eflow_signing::PartitionRecord>,
     /// Outputs written into the output directory: file name and digests.
@@ -259,12 +249,7 @@ pub fn release_input(
         partitions: Vec::new(),
         image_name: img.name.clone(),
         image_version: img.version.clone(),
-        tool_version: records.tool_version,
-        tool_digest: records.tool_digest,
-        source_date_epoch: records.source_date_epoch,
-        packages: records.packages,
-        recipes: records.recipes,
-        inputs: records.inputs,
+        records,
         outputs,
         copyrights,
         depends: depends_from_status(tree),
@@ -293,10 +278,11 @@ pub fn stage_release(
     let sbom_input = SbomInput {
         image_name: input.image_name.clone(),
         image_version: input.image_version.clone(),
-        tool_version: input.tool_version.clone(),
-        source_date_epoch: input.source_date_epoch,
-        build_digest: input.inputs.lockfile.sha256.clone(),
+        tool_version: input.records.tool_version.clone(),
+        source_date_epoch: input.records.source_date_epoch,
+        build_digest: input.records.inputs.lockfile.sha256.clone(),
         packages: input
+            .records
             .packages
             .iter()
             .map(|p| {
@@ -325,9 +311,9 @@ pub fn stage_release(
             name: input.image_name.clone(),
             version: input.image_version.clone(),
         },
-        tool_version: input.tool_version.clone(),
-        tool_digest: input.tool_digest.clone(),
-        source_date_epoch: input.source_date_epoch,
+        tool_version: input.records.tool_version.clone(),
+        tool_digest: input.records.tool_digest.clone(),
+        source_date_epoch: input.records.source_date_epoch,
         outputs: signed
             .iter()
             .map(|(name, d)| eflow_signing::OutputFile {
@@ -336,9 +322,9 @@ pub fn stage_release(
                 sha256: d.sha256_hex(),
             })
             .collect(),
-        packages: input.packages.clone(),
-        recipes: input.recipes.clone(),
-        inputs: input.inputs.clone(),
+        packages: input.records.packages.clone(),
+        recipes: input.records.recipes.clone(),
+        inputs: input.records.inputs.clone(),
         partitions: input.partitions.clone(),
     };
     let manifest_text = manifest.to_json()?;
@@ -439,11 +425,12 @@ fn sign_staged(
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| ReleaseError::OutputName(path.to_path_buf()))?;
-    let signed = eflow_signing::sign_digests_described(key, name, digests, input.source_date_epoch)
-        .map_err(|source| ReleaseError::Sign {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let signed =
+        eflow_signing::sign_digests_described(key, name, digests, input.records.source_date_epoch)
+            .map_err(|source| ReleaseError::Sign {
+                path: path.to_path_buf(),
+                source,
+            })?;
     stage_bytes(&minisig_path(path), signed.minisig.as_bytes())
 }
 
@@ -583,33 +570,35 @@ Upstream-Name: hello\n\nFiles: *\nCopyright: 2020 Someone\nLicense: GPL-3+\n";
             partitions: Vec::new(),
             image_name: "demo".into(),
             image_version: "1.0.0".into(),
-            tool_version: "0.1.0".into(),
-            tool_digest: digest('e'),
-            source_date_epoch: 1_700_000_000,
-            packages: vec![PackageRecord {
-                name: "hello".into(),
-                version: "2.10-3".into(),
-                architecture: "amd64".into(),
-                sha256: digest('a'),
-                source: PackageSource {
-                    suite: "bookworm".into(),
-                    origin: "Debian".into(),
+            records: PlanRecords {
+                tool_version: "0.1.0".into(),
+                tool_digest: digest('e'),
+                source_date_epoch: 1_700_000_000,
+                packages: vec![PackageRecord {
+                    name: "hello".into(),
+                    version: "2.10-3".into(),
+                    architecture: "amd64".into(),
+                    sha256: digest('a'),
+                    source: PackageSource {
+                        suite: "bookworm".into(),
+                        origin: "Debian".into(),
+                    },
+                }],
+                recipes: vec![RecipeDigest {
+                    name: "base".into(),
+                    sha256: digest('b'),
+                }],
+                inputs: InputDigests {
+                    image_definition: FileDigest {
+                        path: "recipes/images/demo.toml".into(),
+                        sha256: digest('c'),
+                    },
+                    lockfile: FileDigest {
+                        path: "recipes/images/demo.lock".into(),
+                        sha256: digest('d'),
+                    },
+                    guest_rootfs: vec![],
                 },
-            }],
-            recipes: vec![RecipeDigest {
-                name: "base".into(),
-                sha256: digest('b'),
-            }],
-            inputs: InputDigests {
-                image_definition: FileDigest {
-                    path: "recipes/images/demo.toml".into(),
-                    sha256: digest('c'),
-                },
-                lockfile: FileDigest {
-                    path: "recipes/images/demo.lock".into(),
-                    sha256: digest('d'),
-                },
-                guest_rootfs: vec![],
             },
             outputs: vec![(
                 "demo.raw".into(),

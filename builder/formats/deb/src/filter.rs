@@ -214,9 +214,9 @@ mod tests {
         assert!(!glob_match_prefix(b"/etc/x", b"/etc/y/"));
     }
 
-    #[test]
-    fn the_last_matching_pattern_decides() {
-        let f = [
+    /// Documentation left out, copyright files kept: what the reference images declare.
+    fn doc_filters() -> [PathFilter; 2] {
+        [
             PathFilter {
                 pattern: "/usr/share/doc/*".into(),
                 include: false,
@@ -225,21 +225,21 @@ mod tests {
                 pattern: "/usr/share/doc/*/copyright".into(),
                 include: true,
             },
-        ];
+        ]
+    }
+
+    #[test]
+    fn the_last_matching_pattern_decides() {
+        let f = doc_filters();
         assert!(!is_included(&f, "/usr/share/doc/bash/README"));
         assert!(is_included(&f, "/usr/share/doc/bash/copyright"));
         assert!(is_included(&f, "/usr/bin/bash"));
         assert!(is_included(&[], "/anything"));
     }
-}
-
-#[cfg(test)]
-mod apply_tests {
-    use super::*;
-    use eflow_tree::Entry;
 
     #[test]
     fn symlinked_doc_dirs_stay_for_their_copyright() {
+        use eflow_tree::Entry;
         let mut tree = Tree::new();
         tree.mkdir_p("/usr/share/doc/libkmod2").unwrap();
         tree.insert(
@@ -263,17 +263,7 @@ mod apply_tests {
         ] {
             owners.insert(p.into(), vec!["kmod".into()]);
         }
-        let filters = [
-            PathFilter {
-                pattern: "/usr/share/doc/*".into(),
-                include: false,
-            },
-            PathFilter {
-                pattern: "/usr/share/doc/*/copyright".into(),
-                include: true,
-            },
-        ];
-        let f = apply_filters(&mut tree, &owners, &filters);
+        let f = apply_filters(&mut tree, &owners, &doc_filters());
         assert_eq!(
             f,
             Filtered {

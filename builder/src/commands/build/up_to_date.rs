@@ -387,7 +387,7 @@ mod tests {
     use super::*;
     use crate::stages::plan::lockfile::{inputs_digest, Lockfile, LOCK_VERSION};
     use crate::stages::plan::{Image, RecipeSet};
-    use crate::stages::sign::{plan_records, write_release, ReleaseInput};
+    use crate::stages::sign::{plan_records, write_release, PlanRecords, ReleaseInput};
 
     /// A project with one recipe installing one file, an empty lockfile, and no build yet.
     fn project(root: &Path) -> PathBuf {
@@ -456,12 +456,10 @@ mod tests {
         let input = ReleaseInput {
             image_name: "demo".into(),
             image_version: "1.0".into(),
-            tool_version: r.tool_version,
-            tool_digest: tool_digest.into(),
-            source_date_epoch: r.source_date_epoch,
-            packages: r.packages,
-            recipes: r.recipes,
-            inputs: r.inputs,
+            records: PlanRecords {
+                tool_digest: tool_digest.into(),
+                ..r
+            },
             partitions: Vec::new(),
             outputs,
             copyrights: Default::default(),
