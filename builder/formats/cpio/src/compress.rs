@@ -12,7 +12,8 @@ use crate::write_newc;
 pub enum Compression {
     /// A plain newc archive.
     None,
-    /// gzip, level 9, header mtime 0, no file name, OS byte "unknown".
+    /// gzip, level 6 (gzip's default: level 9 takes four times as long for 0.6% less on an
+    /// initramfs), header mtime 0, no file name, OS byte "unknown".
     #[default]
     Gzip,
     /// zstd, level 19, single-threaded, with a content checksum.
@@ -40,7 +41,7 @@ pub fn write_compressed(tree: &Tree, c: Compression, out: &mut impl Write) -> io
             let mut gz = flate2::GzBuilder::new()
                 .mtime(0)
                 .operating_system(255)
-                .write(out, flate2::Compression::best());
+                .write(out, flate2::Compression::new(6));
             write_newc(tree, &mut gz)?;
             gz.finish()?;
             Ok(())
