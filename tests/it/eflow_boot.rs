@@ -382,6 +382,24 @@ fn eflow_guest_boots_and_its_agent_runs_the_runtime() {
     assert_eq!(code, 0, "writing /etc, /root, /var: {err}");
     let (code, first, err) = run(&mut guest.agent, &["sh", "-c", PERSISTENT]);
     assert_eq!(code, 0, "{err}");
+    // sshd runs with the two host keys made at first boot (no RSA key), and its
+    // configuration is valid.
+    let (code, keys, err) = run(
+        &mut guest.agent,
+        &[
+            "sh",
+            "-c",
+            "sshd -t && systemctl is-active ssh.service && ls /etc/ssh/ | grep _key$",
+        ],
+    );
+    assert_eq!(code, 0, "sshd: {keys}{err}");
+    assert_eq!(
+        keys.lines()
+            .filter(|l| l.ends_with("_key"))
+            .collect::<Vec<_>>(),
+        ["ssh_host_ecdsa_key", "ssh_host_ed25519_key"],
+        "{keys}"
+    );
     guest.shut_down();
 
     // The second boot of the same disk keeps what the first one wrote.
