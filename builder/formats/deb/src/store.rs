@@ -10,7 +10,8 @@
 //! nowhere but rebuilt from the package; it is never used. Entries are written under
 //! temporary names and renamed into place, so two builds sharing a store at the same time
 //! each see a whole entry or none; a reader keeps its open file, so a concurrent rename does
-//! not change what it reads.
+//! not change what it reads. Temporary files an interrupted build left behind are removed by
+//! the next scan once they are an hour old.
 //!
 //! Layout: `<sha256 of the .deb>.files` (the regular files' bytes, in data.tar order) and
 //! `<sha256>.index` (a header line `eflow-contents 1 <sha256 of the rest>`, then JSON: the
@@ -52,6 +53,32 @@ impl ContentStore {
         ContentStore {
             dir: Some(dir.into()),
         }
+    }
+
+    /// Removes what interrupted builds left in the store: temporary files (`.contents-*`,
+    /// `.index-*`) older than an hour, so that one running now keeps its own. Returns the
+    /// number removed; errors are ignored (the next build tries again).
+    pub fn clean_leftovers(&self) -> usize {
+        let Some(dir) = &self.dir else { return 0 };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        let hour = std::time::Duration::from_secs(3600);
+        entries
+            .flatten()
+            .filter(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                (name.starts_with(".contents-") || name.starts_with(".index-"))
+                    && e.metadata()
+                        .ok()
+                        .filter(|m| m.is_file())
+                        .and_then(|m| m.modified().ok())
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > hour)
+            })
+            .filter(|e| std::fs::remove_file(e.path()).is_ok())
+            .count()
     }
 
     /// A store of anonymous temporary files: nothing outlives the process.

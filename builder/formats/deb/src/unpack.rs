@@ -237,6 +237,7 @@ pub fn scan_all(
 ) -> Vec<Result<Scanned, Error>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
+    store.clean_leftovers();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<Scanned, Error>>>> =
         Mutex::new((0..pkgs.len()).map(|_| None).collect());

@@ -202,3 +202,32 @@ fn sha256_hex(b: &[u8]) -> String {
     use sha2::Digest;
     hex(&sha2::Sha256::digest(b))
 }
+
+#[test]
+fn leftovers_of_interrupted_builds_are_removed_when_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("store");
+    std::fs::create_dir_all(&store_dir).unwrap();
+    let old = store_dir.join(".contents-old");
+    let fresh = store_dir.join(".contents-fresh");
+    let index = store_dir.join(".index-old");
+    for p in [&old, &fresh, &index] {
+        std::fs::write(p, b"partial").unwrap();
+    }
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    for p in [&old, &index] {
+        std::fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+    }
+    let store = ContentStore::persistent(&store_dir);
+    assert_eq!(store.clean_leftovers(), 2);
+    assert!(!old.exists() && !index.exists());
+    assert!(
+        fresh.exists(),
+        "a build running now keeps its temporary file"
+    );
+}
