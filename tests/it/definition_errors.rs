@@ -1,7 +1,7 @@
 //! Bad input gets a clear error that names what and where, and loses nothing.
 
 use crate::util::*;
-use eflow_testkit::run;
+use eflow_testkit::{path_str as s, run};
 use std::path::Path;
 
 /// Writes an image definition and recipes into a temporary project layout.
@@ -183,4 +183,64 @@ fn checksum_mismatch_discards_the_download_and_writes_nothing() {
         .unwrap_or_default();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     assert!(!out_dir.join("minimal.rootfs.tar").exists());
+}
+
+/// A copy of the reference image and its lockfile in a temporary directory (recipes and guest
+/// files still from the project), with `edit` applied to the lockfile's text.
+fn reference_copy(dir: &Path, edit: impl Fn(&str) -> String) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(minimal()).unwrap().replacen(
+        "[image]\n",
+        &format!(
+            "[image]\nrecipe-dir = {:?}\nfiles-dir = {:?}\n",
+            root().join("recipes"),
+            root().join("guest-rootfs")
+        ),
+        1,
+    );
+    let image = dir.join("minimal.toml");
+    std::fs::write(&image, text).unwrap();
+    let lock = std::fs::read_to_string(root().join("recipes/images/minimal.lock")).unwrap();
+    std::fs::write(dir.join("minimal.lock"), edit(&lock)).unwrap();
+    image
+}
+
+/// A lockfile's sha256 names a file in the cache: one that is not 64 lower-case hex digits
+/// (a path such as `../../../tmp/evil.deb`) is refused, naming the line, before any use.
+#[test]
+fn a_lockfile_digest_that_is_not_a_sha256_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let image = reference_copy(d.path(), |lock| {
+        let at = lock.find("sha256 = \"").unwrap() + "sha256 = \"".len();
+        let end = at + lock[at..].find('"').unwrap();
+        format!("{}../../../tmp/evil.deb{}", &lock[..at], &lock[end..])
+    });
+    let out = d.path().join("out");
+    let e = fails(&["build", "--offline", "--out", &s(&out)], &image);
+    assert!(e.contains("minimal.lock:") && e.contains("sha256"), "{e}");
+    assert!(
+        e.contains("../../../tmp/evil.deb") && e.contains("64 lower-case hex"),
+        "{e}"
+    );
+    assert!(!out.exists(), "nothing is written");
+}
+
+/// SOURCE_DATE_EPOCH outside 1970 to 9999 is refused before any work, naming the fix.
+#[test]
+fn source_date_epoch_out_of_range_is_refused_before_any_work() {
+    let d = tempfile::tempdir().unwrap();
+    let image = reference_copy(d.path(), str::to_string);
+    for bad in ["-1", "292277026596", "9999999999999"] {
+        let out = d.path().join("out");
+        let o = run(eflow()
+            .env("SOURCE_DATE_EPOCH", bad)
+            .args(["build", "--offline", "--out"])
+            .arg(&out)
+            .arg(&image)
+            .arg("--cache")
+            .arg(cache()));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{bad}: {e}");
+        assert!(e.contains(bad) && e.contains("out of range"), "{bad}: {e}");
+        assert!(!out.exists(), "{bad}: nothing is written");
+    }
 }

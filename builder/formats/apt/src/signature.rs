@@ -110,6 +110,10 @@ pub fn check_structure(data: &[u8]) -> Result<(), SignatureError> {
 /// apt does (Debian signs with several keys).
 pub fn verify_cleartext(data: &[u8], keyring: &Path) -> Result<Vec<u8>, SignatureError> {
     check_structure(data)?;
+    // gpgv looks a keyring named without a slash up in its home directory: always name the
+    // file meant, by its absolute path.
+    let absolute = std::path::absolute(keyring).unwrap_or_else(|_| keyring.to_path_buf());
+    let keyring = absolute.as_path();
     let kr = keyring.display().to_string();
     match std::fs::metadata(keyring) {
         Ok(m) if m.is_file() => {}

@@ -92,11 +92,14 @@ fn local_mirror(image: &Image, mirror: &str) -> Option<String> {
 /// The keyring a source's InRelease files are checked against.
 pub fn keyring(image: &Image, source: &str) -> PathBuf {
     let given = image.def.source.get(source).and_then(|s| s.keyring.clone());
-    match given {
+    // Always an absolute path: gpgv reads a bare file name from its home directory, which
+    // would accept a repository signed by a key that is not in the named file.
+    let path = match given {
         Some(k) if k.is_absolute() => k,
         Some(k) => image.path.parent().unwrap_or(Path::new(".")).join(k),
         None => PathBuf::from(eflow_apt::DEFAULT_KEYRING),
-    }
+    };
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 /// Lets the apt crate fetch through the builder's HTTP client and cache.
@@ -139,6 +142,23 @@ impl eflow_apt::Fetch for AptFetch<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyrings_are_absolute_paths_even_when_named_bare() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("x.toml"),
+            "[image]\nname = \"x\"\nversion = \"1\"\nrecipes = [\"base\"]\n\n\
+             [source.local]\nsuites = [\"bookworm\"]\nkeyring = \"k.gpg\"\n",
+        )
+        .expect("write");
+        let mut image = Image::load(&dir.path().join("x.toml")).expect("a valid image");
+        // As `eflow-image build x.toml` names it, from its own directory.
+        image.path = PathBuf::from("x.toml");
+        let k = keyring(&image, "local");
+        assert!(k.is_absolute(), "{}", k.display());
+        assert!(k.ends_with("k.gpg"));
+    }
 
     #[test]
     fn file_mirrors_are_relative_to_the_image_or_absolute() {

@@ -45,6 +45,11 @@ pub struct LockedPackage {
     pub recipe: String,
 }
 
+/// Whether `s` is a sha256 as lockfiles and the cache spell it: 64 lower-case hex digits.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 impl LockedPackage {
     /// The file name the package has in a `--packages DIR` or the archive.
     pub fn file_name(&self) -> &str {
@@ -131,6 +136,24 @@ impl Lockfile {
                 format!(
                     "key `version`: lockfile version {} is not supported (this tool reads {LOCK_VERSION})",
                     lock.version
+                ),
+            ));
+        }
+        // Digests name cache files: anything but 64 lower-case hex digits could reach
+        // outside the cache (`../`), so it is refused before any use.
+        if let Some((i, p)) = lock
+            .packages
+            .iter()
+            .enumerate()
+            .find(|(_, p)| !is_sha256_hex(&p.sha256))
+        {
+            return Err(DefinitionError::at(
+                path,
+                text,
+                toml_error::find_in_array(text, "package", i, "sha256"),
+                format!(
+                    "key `sha256` of package {}: {:?} is not a sha256 (64 lower-case hex digits)",
+                    p.name, p.sha256
                 ),
             ));
         }

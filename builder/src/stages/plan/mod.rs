@@ -86,13 +86,26 @@ impl Plan {
     }
 }
 
-/// SOURCE_DATE_EPOCH from the environment if set and valid, else the lockfile's.
+/// The last second every format the builder writes can record (31 December 9999, UTC).
+pub const MAX_SOURCE_DATE_EPOCH: i64 = 253_402_300_799;
+
+/// SOURCE_DATE_EPOCH from the environment if set and valid, else the lockfile's; checked
+/// here, before any work, to lie between 1970 and the year 9999.
 pub fn source_date_epoch(from_lock: i64) -> Result<i64, String> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds since 1970")),
-        _ => Ok(from_lock),
+    let (value, from) = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => (
+            v.trim().parse::<i64>().map_err(|_| {
+                format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds since 1970")
+            })?,
+            "SOURCE_DATE_EPOCH",
+        ),
+        _ => (from_lock, "the lockfile's source-date-epoch"),
+    };
+    if !(0..=MAX_SOURCE_DATE_EPOCH).contains(&value) {
+        return Err(format!(
+            "{from} {value} is out of range: give a time between 1970 and the year 9999 \
+             (0 to {MAX_SOURCE_DATE_EPOCH} seconds)"
+        ));
     }
+    Ok(value)
 }
