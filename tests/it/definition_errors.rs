@@ -215,7 +215,7 @@ fn a_lockfile_digest_that_is_not_a_sha256_is_refused() {
         format!("{}../../../tmp/evil.deb{}", &lock[..at], &lock[end..])
     });
     let out = d.path().join("out");
-    let e = fails(&["build", "--offline", "--out", &s(&out)], &image);
+    let e = fails(&["build", "--offline", "--out", s(&out)], &image);
     assert!(e.contains("minimal.lock:") && e.contains("sha256"), "{e}");
     assert!(
         e.contains("../../../tmp/evil.deb") && e.contains("64 lower-case hex"),
