@@ -250,13 +250,31 @@ pub fn load_index_into(
                     actual_sha256: actual,
                 });
             }
-            let mut plain = String::new();
-            xz2::read::XzDecoder::new_multi_decoder(&data[..])
-                .read_to_string(&mut plain)
-                .map_err(|e| SourceError::Decompress {
-                    file: file_url.clone(),
-                    message: e.to_string(),
-                })?;
+            // The uncompressed index, when the Release lists it, is checked against its signed
+            // size and digest; either way it may not inflate past MAX_PACKAGES_INDEX (a small
+            // signed file must not take gigabytes of memory).
+            let plain_entry = rel
+                .file(&format!("{component}/binary-{}/Packages", cfg.arch))
+                .cloned();
+            let limit = plain_entry
+                .as_ref()
+                .map_or(MAX_PACKAGES_INDEX, |e| e.size.min(MAX_PACKAGES_INDEX));
+            let plain = inflate_index(&data, limit).map_err(|message| SourceError::Decompress {
+                file: file_url.clone(),
+                message,
+            })?;
+            if let Some(e) = &plain_entry {
+                let actual = sha256_hex(plain.as_bytes());
+                if plain.len() as u64 != e.size || actual != e.sha256 {
+                    return Err(SourceError::Checksum {
+                        file: format!("{file_url} (decompressed)"),
+                        expected_size: e.size,
+                        actual_size: plain.len() as u64,
+                        expected_sha256: e.sha256.clone(),
+                        actual_sha256: actual,
+                    });
+                }
+            }
             index.add_packages(
                 &format!("{label}{suite}"),
                 component,
@@ -271,4 +289,30 @@ pub fn load_index_into(
         });
     }
     Ok((suites, warnings))
+}
+
+/// The most a Packages index may inflate to: Debian 12's main/binary-amd64 index is 46 MiB.
+pub const MAX_PACKAGES_INDEX: u64 = 256 << 20;
+
+/// The memory the xz decoder may use for an index (its dictionary, declared by the stream).
+const MAX_INDEX_DECODER_MEMORY: u64 = 256 << 20;
+
+/// Decompresses a Packages.xz of at most `limit` bytes as text.
+fn inflate_index(data: &[u8], limit: u64) -> Result<String, String> {
+    let stream = xz2::stream::Stream::new_stream_decoder(
+        MAX_INDEX_DECODER_MEMORY,
+        xz2::stream::CONCATENATED,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut plain = Vec::new();
+    xz2::read::XzDecoder::new_stream(data, stream)
+        .take(limit + 1)
+        .read_to_end(&mut plain)
+        .map_err(|e| e.to_string())?;
+    if plain.len() as u64 > limit {
+        return Err(format!(
+            "inflates past {limit} bytes (the most this index may hold); refusing it"
+        ));
+    }
+    String::from_utf8(plain).map_err(|_| "the index is not UTF-8 text".to_string())
 }

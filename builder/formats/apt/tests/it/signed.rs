@@ -370,3 +370,94 @@ fn loader_rejects_bad_digests_keys_and_suites() {
     let e = load_index(&f, &config(&["s"], BASE, kr), None).unwrap_err();
     assert!(e.to_string().contains("not found"), "{e}");
 }
+
+/// A suite whose signed Release lists `Packages.xz` (and, when given, the uncompressed
+/// `Packages` with a declared size and digest) and serves `xzd` for it.
+fn suite_with_index(
+    suite: &str,
+    xzd: Vec<u8>,
+    plain: Option<(u64, String)>,
+) -> HashMap<String, Vec<u8>> {
+    let mut listed = String::new();
+    if let Some((size, sha)) = plain {
+        listed.push_str(&format!(" {sha} {size} main/binary-amd64/Packages\n"));
+    }
+    listed.push_str(&format!(
+        " {} {} main/binary-amd64/Packages.xz\n",
+        sha256_hex(&xzd),
+        xzd.len()
+    ));
+    let release = format!(
+        "Origin: Test\nSuite: {suite}\nCodename: {suite}\nDate: Tue, 20 May 2025 00:00:00 UTC\nComponents: main\nArchitectures: amd64\nSHA256:\n{listed}"
+    );
+    HashMap::from([
+        (
+            format!("{BASE}/dists/{suite}/InRelease"),
+            clearsign(&release, T),
+        ),
+        (
+            format!("{BASE}/dists/{suite}/main/binary-amd64/Packages.xz"),
+            xzd,
+        ),
+    ])
+}
+
+/// A small signed Packages.xz that inflates to more than an index can hold is refused as it
+/// inflates (bounded memory), and one that inflates to other bytes than the Release's signed
+/// uncompressed `Packages` entry is a checksum error.
+#[test]
+fn packages_indexes_inflate_within_bounds_and_match_the_release() {
+    let kr = &keys().trusted;
+    let load = |files: HashMap<String, Vec<u8>>| {
+        let f = MemFetch {
+            files,
+            log: Mutex::new(Vec::new()),
+        };
+        load_index(&f, &config(&["s"], BASE, kr), None)
+    };
+
+    // 300 MiB of zeros in a few hundred KB of xz, no uncompressed size listed.
+    let mut e = xz2::write::XzEncoder::new(Vec::new(), 0);
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..300 {
+        e.write_all(&zeros).unwrap();
+    }
+    let bomb = e.finish().unwrap();
+    assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+    let err = load(suite_with_index("s", bomb, None)).unwrap_err();
+    assert!(matches!(err, SourceError::Decompress { .. }), "{err}");
+    assert!(
+        err.to_string().contains("inflates past 268435456 bytes"),
+        "{err}"
+    );
+
+    // The Release says the index is 10 bytes: it may not inflate past that.
+    let pk = packages(&[("a", "1")]);
+    let err = load(suite_with_index(
+        "s",
+        xz(pk.as_bytes()),
+        Some((10, sha256_hex(pk.as_bytes()))),
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("inflates past 10 bytes"), "{err}");
+
+    // Right size, other bytes than the Release signed.
+    let other = packages(&[("b", "1")]);
+    let err = load(suite_with_index(
+        "s",
+        xz(other.as_bytes()),
+        Some((other.len() as u64, sha256_hex(pk.as_bytes()))),
+    ))
+    .unwrap_err();
+    assert!(matches!(err, SourceError::Checksum { .. }), "{err}");
+    assert!(err.to_string().contains("(decompressed)"), "{err}");
+
+    // And the honest index loads.
+    let loaded = load(suite_with_index(
+        "s",
+        xz(pk.as_bytes()),
+        Some((pk.len() as u64, sha256_hex(pk.as_bytes()))),
+    ))
+    .unwrap();
+    assert_eq!(loaded.index.len(), 1);
+}
