@@ -25,7 +25,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::package::DebPackage;
-use crate::unpack::{scan_entries, Scanned, ScannedEntry};
+use crate::unpack::{hex, scan_entries, Scanned, ScannedEntry};
 use crate::Error;
 
 /// The first word and version of an index file's header line.
@@ -235,7 +235,8 @@ fn file_sha256(path: &Path) -> io::Result<([u8; 32], u64)> {
     reader_sha256(&mut File::open(path)?)
 }
 
-fn reader_sha256(r: &mut impl Read) -> io::Result<([u8; 32], u64)> {
+/// The sha256 and length of everything `r` yields.
+pub(crate) fn reader_sha256(r: &mut impl Read) -> io::Result<([u8; 32], u64)> {
     let mut sha = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
@@ -249,8 +250,4 @@ fn reader_sha256(r: &mut impl Read) -> io::Result<([u8; 32], u64)> {
         sha.update(&buf[..n]);
         size += n as u64;
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

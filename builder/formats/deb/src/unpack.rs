@@ -115,7 +115,7 @@ pub(crate) fn skip_slash_dotslash(mut s: &str) -> &str {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -650,13 +650,5 @@ pub fn content_sha256(content: &Content) -> std::io::Result<[u8; 32]> {
 
 /// The sha256 of everything `r` yields.
 pub(crate) fn sha256_reader(mut r: impl Read) -> std::io::Result<[u8; 32]> {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            return Ok(h.finalize().into());
-        }
-        h.update(&buf[..n]);
-    }
+    crate::store::reader_sha256(&mut r).map(|(digest, _)| digest)
 }
